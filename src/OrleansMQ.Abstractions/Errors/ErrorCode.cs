@@ -1,0 +1,34 @@
+namespace OrleansMQ;
+
+/// <summary>Stable error codes carried by <see cref="OrleansMQException"/>. Values are part of the wire contract: never renumber.</summary>
+public enum ErrorCode
+{
+    /// <summary>An unexpected internal failure.</summary>
+    Internal = 0,
+    /// <summary>The topic, queue, subscription or partition does not exist.</summary>
+    NotFound = 1,
+    /// <summary>An entity with that name already exists with a different definition.</summary>
+    AlreadyExists = 2,
+    /// <summary>A topic, queue or subscription name breaks the naming rule.</summary>
+    InvalidName = 3,
+    /// <summary>A message body (plus headers) is larger than the configured limit.</summary>
+    MessageTooLarge = 4,
+    /// <summary>The partition backlog is at its configured limit; publish later.</summary>
+    BacklogFull = 5,
+    /// <summary>The caller is not allowed to perform the operation.</summary>
+    Unauthorized = 6,
+    /// <summary>An argument is out of range or malformed.</summary>
+    InvalidArgument = 7,
+    /// <summary>The delivery being acked or nacked is unknown to the subscription.</summary>
+    UnknownDelivery = 8,
+    /// <summary>The delivery's lease expired and the message was handed out again; this ack/nack is stale.</summary>
+    DeliveryExpired = 9,
+    /// <summary>An Exclusive subscription already has an active consumer.</summary>
+    ConsumerBusy = 10,
+    /// <summary>Too many headers or headers too large.</summary>
+    HeadersTooLarge = 11,
+    /// <summary>An idempotent producer sent a sequence number that leaves a gap.</summary>
+    OutOfOrderSequence = 12,
+    /// <summary>The operation does not apply to this subscription type.</summary>
+    InvalidOperation = 13,
+}

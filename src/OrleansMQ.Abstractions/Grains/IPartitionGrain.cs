@@ -1,0 +1,64 @@
+using Orleans.Concurrency;
+
+namespace OrleansMQ.Grains;
+
+/// <summary>One partition of a topic: owns the durable log. Keyed <c>{topic}/{partition}</c> (see <see cref="GrainKeys"/>).</summary>
+[Alias("omq.IPartitionGrain")]
+public interface IPartitionGrain : IGrainWithStringKey
+{
+    /// <summary>Appends a batch durably (group-committed) and returns one receipt per message, in order.</summary>
+    [Alias("Append")]
+    Task<PublishReceipt[]> AppendAsync(AppendRequest request);
+
+    /// <summary>Reads up to <paramref name="maxMessages"/> messages (and about <paramref name="maxBytes"/>) starting at <paramref name="fromOffset"/>.</summary>
+    [Alias("Read")]
+    Task<ReadResult> ReadAsync(long fromOffset, int maxMessages, int maxBytes);
+
+    /// <summary>Offsets, size and backlog.</summary>
+    [Alias("Info")]
+    Task<PartitionInfo> GetInfoAsync();
+
+    /// <summary>The first offset whose timestamp is at or after <paramref name="timestamp"/> (the high watermark when none is).</summary>
+    [Alias("FindOffset")]
+    Task<long> FindOffsetAsync(DateTimeOffset timestamp);
+
+    /// <summary>A subscription reports its ack floor, for backlog limits and acknowledged-based retention.</summary>
+    [Alias("ReportAckFloor"), OneWay]
+    Task ReportAckFloorAsync(string subscription, long ackFloor);
+
+    /// <summary>The topic's definition or subscriptions changed.</summary>
+    [Alias("TopicChanged")]
+    Task TopicChangedAsync(TopicInfo topic);
+
+    /// <summary>Deletes the partition's data and deactivates.</summary>
+    [Alias("Delete")]
+    Task DeleteAsync();
+}
+
+/// <summary>A batch to append. With a <see cref="ProducerId"/>, message i carries sequence <see cref="FirstSequence"/> + i and duplicates are detected.</summary>
+[GenerateSerializer, Immutable, Alias("omq.append")]
+public sealed record AppendRequest
+{
+    /// <summary>The messages, in order.</summary>
+    [Id(0)] public required IReadOnlyList<Message> Messages { get; init; }
+
+    /// <summary>The idempotent producer id, or null for a plain append.</summary>
+    [Id(1)] public string? ProducerId { get; init; }
+
+    /// <summary>The sequence number of the first message (per producer and partition, starting at 0).</summary>
+    [Id(2)] public long FirstSequence { get; init; }
+}
+
+/// <summary>A range of messages read from a partition.</summary>
+[GenerateSerializer, Immutable, Alias("omq.read")]
+public sealed record ReadResult
+{
+    /// <summary>The messages, in offset order (may skip offsets only below the low watermark).</summary>
+    [Id(0)] public required IReadOnlyList<StoredMessage> Messages { get; init; }
+
+    /// <summary>The first retained offset.</summary>
+    [Id(1)] public long LowWatermark { get; init; }
+
+    /// <summary>One past the last offset.</summary>
+    [Id(2)] public long HighWatermark { get; init; }
+}
