@@ -20,5 +20,6 @@ public sealed class OrleansMQException : Exception
     /// <inheritdoc />
     public override string ToString() => $"{Code}: {base.ToString()}";
 
-    internal static OrleansMQException NotFound(string what, string name) => new(ErrorCode.NotFound, $"{what} '{name}' does not exist.");
+    /// <summary>Creates a <see cref="ErrorCode.NotFound"/> error naming what is missing.</summary>
+    public static OrleansMQException NotFound(string what, string name) => new(ErrorCode.NotFound, $"{what} '{name}' does not exist.");
 }

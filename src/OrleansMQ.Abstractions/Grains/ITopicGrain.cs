@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace OrleansMQ.Grains;
 
 /// <summary>A topic's metadata: definition, subscriptions and their push targets. Keyed by the topic name.</summary>
@@ -9,8 +11,12 @@ public interface ITopicGrain : IGrainWithStringKey
     Task<TopicInfo> CreateAsync(TopicSpec spec);
 
     /// <summary>The topic, or null when it does not exist.</summary>
-    [Alias("TryGet")]
+    [Alias("TryGet"), AlwaysInterleave]
     Task<TopicInfo?> TryGetAsync();
+
+    /// <summary>A subscription's definition and push target, or null when the topic or subscription does not exist.</summary>
+    [Alias("SubscriptionConfig"), AlwaysInterleave]
+    Task<SubscriptionConfig?> GetSubscriptionConfigAsync(string subscription);
 
     /// <summary>Deletes the topic, its subscriptions and its data. <see cref="ErrorCode.NotFound"/> when it does not exist.</summary>
     [Alias("Delete")]

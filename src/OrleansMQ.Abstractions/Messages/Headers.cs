@@ -1,0 +1,26 @@
+namespace OrleansMQ;
+
+/// <summary>Header names the broker sets.</summary>
+public static class Headers
+{
+    /// <summary>Why a message was dead-lettered (the nack reason, the subscriber's exception, or the ack timeout).</summary>
+    public const string DeadLetterReason = "omq-dlq-reason";
+
+    /// <summary>The topic a dead-lettered message came from.</summary>
+    public const string OriginalTopic = "omq-original-topic";
+
+    /// <summary>The partition a dead-lettered message came from.</summary>
+    public const string OriginalPartition = "omq-original-partition";
+
+    /// <summary>The offset a dead-lettered message had in its original partition.</summary>
+    public const string OriginalOffset = "omq-original-offset";
+
+    /// <summary>The subscription that dead-lettered the message.</summary>
+    public const string OriginalSubscription = "omq-original-subscription";
+
+    /// <summary>How many times it had been delivered when it was dead-lettered.</summary>
+    public const string DeliveryCount = "omq-delivery-count";
+
+    /// <summary>Set to "true" on messages re-driven from a dead-letter topic.</summary>
+    public const string Redriven = "omq-redriven";
+}

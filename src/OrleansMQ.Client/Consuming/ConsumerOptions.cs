@@ -1,0 +1,36 @@
+namespace OrleansMQ.Client;
+
+/// <summary>How a consumer pulls.</summary>
+public sealed class ConsumerOptions
+{
+    /// <summary>
+    /// Credit: the most unacknowledged deliveries this consumer holds (split evenly across partitions, at least one
+    /// each). The broker never sends more than the credit. Default 100.
+    /// </summary>
+    public int Prefetch { get; set; } = 100;
+
+    /// <summary>The consumer id (default: a new GUID). Must be unique among the subscription's live consumers.</summary>
+    public string? ConsumerId { get; set; }
+
+    /// <summary>How long one long poll waits for messages. Default 5 s.</summary>
+    public TimeSpan PollWait { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// When set, the subscription is created with this definition if it does not exist yet (it must match if it does).
+    /// When null, a missing subscription is an <see cref="ErrorCode.NotFound"/> error.
+    /// </summary>
+    public SubscriptionSpec? CreateIfMissing { get; set; }
+
+    internal void Validate()
+    {
+        if (Prefetch is < 1 or > 10_000)
+        {
+            throw new OrleansMQException(ErrorCode.InvalidArgument, $"Consumer prefetch {Prefetch} must be 1–10000.");
+        }
+
+        if (PollWait < TimeSpan.Zero || PollWait > TimeSpan.FromSeconds(20))
+        {
+            throw new OrleansMQException(ErrorCode.InvalidArgument, $"Consumer poll wait {PollWait} must be 0–20 s.");
+        }
+    }
+}

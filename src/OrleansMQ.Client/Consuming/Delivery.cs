@@ -1,0 +1,63 @@
+namespace OrleansMQ.Client;
+
+/// <summary>A message delivered to a consumer, with the means to acknowledge it.</summary>
+public sealed class Delivery
+{
+    private readonly Consumer _consumer;
+    private int _settled;
+
+    internal Delivery(Consumer consumer, DeliveredMessage delivered)
+    {
+        _consumer = consumer;
+        Delivered = delivered;
+    }
+
+    /// <summary>The wire delivery.</summary>
+    public DeliveredMessage Delivered { get; }
+
+    /// <summary>The message.</summary>
+    public StoredMessage Message => Delivered.Message;
+
+    /// <summary>The topic.</summary>
+    public string Topic => Message.Topic;
+
+    /// <summary>The partition.</summary>
+    public int Partition => Message.Partition;
+
+    /// <summary>The offset in the partition.</summary>
+    public long Offset => Message.Offset;
+
+    /// <summary>How many times the message has been delivered on this subscription, this time included.</summary>
+    public int DeliveryCount => Delivered.DeliveryCount;
+
+    /// <summary>True when the message was delivered before.</summary>
+    public bool Redelivered => Delivered.Redelivered;
+
+    /// <summary>The body as UTF-8 text.</summary>
+    public string BodyAsString() => Message.BodyAsString();
+
+    /// <summary>
+    /// Acknowledges the message (Exclusive/Failover: and every earlier one on this partition). Acks are batched.
+    /// Throws <see cref="ErrorCode.DeliveryExpired"/> when the lease ran out and the message was handed out again.
+    /// </summary>
+    public Task AckAsync(CancellationToken cancellationToken = default)
+    {
+        Settle();
+        return _consumer.AckAsync(this, cancellationToken);
+    }
+
+    /// <summary>Negatively acknowledges: redelivered after the backoff, or dead-lettered (with <paramref name="reason"/>) after max deliveries.</summary>
+    public Task NackAsync(string? reason = null, CancellationToken cancellationToken = default)
+    {
+        Settle();
+        return _consumer.NackAsync(this, reason, cancellationToken);
+    }
+
+    private void Settle()
+    {
+        if (Interlocked.Exchange(ref _settled, 1) != 0)
+        {
+            throw new OrleansMQException(ErrorCode.InvalidOperation, $"Delivery {Topic}/{Partition}@{Offset} was already acked or nacked.");
+        }
+    }
+}

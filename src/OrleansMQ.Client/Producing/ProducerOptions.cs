@@ -1,0 +1,39 @@
+namespace OrleansMQ.Client;
+
+/// <summary>How a producer batches and retries.</summary>
+public sealed class ProducerOptions
+{
+    /// <summary>How long an idle partition batcher waits for more messages before sending (Kafka's <c>linger.ms</c>). Default 0: send at once; messages published while a batch is in flight go in the next one anyway.</summary>
+    public TimeSpan Linger { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Most messages per batch. Default 1000.</summary>
+    public int MaxBatchMessages { get; set; } = 1000;
+
+    /// <summary>Most bytes per batch (a single larger message still goes alone). Default 1 MiB.</summary>
+    public int MaxBatchBytes { get; set; } = 1 << 20;
+
+    /// <summary>
+    /// Idempotent producer (default true): every message carries the producer id and a per-partition sequence number,
+    /// so a retried batch is never appended twice.
+    /// </summary>
+    public bool Idempotent { get; set; } = true;
+
+    /// <summary>The producer id (default: a new GUID). Reuse one across restarts only if a single process uses it at a time.</summary>
+    public string? ProducerId { get; set; }
+
+    /// <summary>How long a publish keeps retrying transient failures before it fails. Default 30 s.</summary>
+    public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    internal void Validate()
+    {
+        if (Linger < TimeSpan.Zero || Linger > TimeSpan.FromSeconds(10))
+        {
+            throw new OrleansMQException(ErrorCode.InvalidArgument, $"Producer linger {Linger} must be 0–10 s.");
+        }
+
+        if (MaxBatchMessages is < 1 or > 100_000 || MaxBatchBytes < 1)
+        {
+            throw new OrleansMQException(ErrorCode.InvalidArgument, $"Producer batch limits must be positive (messages ≤ 100000); got {MaxBatchMessages} messages, {MaxBatchBytes} bytes.");
+        }
+    }
+}

@@ -1,0 +1,417 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using OrleansMQ.Grains;
+using OrleansMQ.Server.Hosting;
+using OrleansMQ.Server.Storage;
+
+namespace OrleansMQ.Server.Grains;
+
+/// <summary>
+/// Owns one partition's durable log. Reentrant on purpose: concurrent appends must reach the log together so that one
+/// group commit (one fsync) acknowledges them all. Every state change happens synchronously between awaits, offsets are
+/// reserved before the first await, and appends complete in offset order, so interleaving is safe.
+/// </summary>
+[Reentrant]
+[GrainType("omq.partition")]
+internal sealed partial class PartitionGrain(
+    IMessageLogFactory logFactory,
+    TimeProvider time,
+    IOptions<OrleansMQServerOptions> options,
+    ILogger<PartitionGrain> logger) : Grain, IPartitionGrain
+{
+    private readonly OrleansMQServerOptions _options = options.Value;
+    private readonly Dictionary<string, ProducerWindow> _producers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _ackFloors = new(StringComparer.Ordinal);
+    private string _topic = "";
+    private int _partition;
+    private IMessageLog? _log;
+    private TopicInfo? _topicInfo;
+    private long _nextOffset;
+    private long _lastNotified = -1;
+    private Task _tail = Task.CompletedTask;
+    private bool _faulted;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_topic, _partition) = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
+        _topicInfo = await GrainFactory.GetGrain<ITopicGrain>(_topic).TryGetAsync();
+        _log = await logFactory.OpenAsync(_topic, _partition, cancellationToken);
+        _nextOffset = _log.HighWatermark;
+        await RebuildProducerWindowsAsync(cancellationToken);
+        this.RegisterGrainTimer(ApplyRetentionAsync, new GrainTimerCreationOptions(_options.RetentionInterval, _options.RetentionInterval) { Interleave = true });
+        LogActivated(logger, _topic, _partition, _log.LowWatermark, _log.HighWatermark);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_log is not null)
+        {
+            await _log.DisposeAsync();
+            _log = null;
+        }
+    }
+
+    public async Task<PublishReceipt[]> AppendAsync(AppendRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var topic = EnsureTopic();
+        var log = _log!;
+        var messages = request.Messages;
+        if (messages.Count == 0)
+        {
+            return [];
+        }
+
+        foreach (var message in messages)
+        {
+            MessageLimits.Validate(message, _topic, topic.Spec.MaxMessageBytes);
+        }
+
+        var receipts = new PublishReceipt[messages.Count];
+        var records = new List<LogRecord>(messages.Count);
+        ProducerWindow? window = null;
+        var awaitEarlier = false;
+        if (request.ProducerId is { } producerId)
+        {
+            if (!_producers.TryGetValue(producerId, out window))
+            {
+                window = new ProducerWindow(_options.ProducerWindow);
+                _producers[producerId] = window;
+            }
+
+            if (request.FirstSequence < 0)
+            {
+                throw new OrleansMQException(ErrorCode.InvalidArgument, $"Producer '{producerId}': sequence {request.FirstSequence} must be ≥ 0.");
+            }
+
+            var next = window.LastSequence + 1;
+            if (request.FirstSequence > next)
+            {
+                throw new OrleansMQException(ErrorCode.OutOfOrderSequence,
+                    $"Producer '{producerId}' on '{_topic}/{_partition}': expected sequence {next}, got {request.FirstSequence}.");
+            }
+        }
+
+        var now = time.GetUtcNow();
+        var newCount = 0;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var sequence = request.FirstSequence + i;
+            if (window is not null && sequence <= window.LastSequence)
+            {
+                var original = window.OffsetOf(sequence) ?? -1;
+                receipts[i] = new PublishReceipt(_partition, original, Duplicate: true);
+                awaitEarlier |= original >= log.HighWatermark;
+                continue;
+            }
+
+            newCount++;
+        }
+
+        if (newCount > 0)
+        {
+            CheckBacklog(topic.Spec, newCount, messages);
+        }
+
+        var offset = _nextOffset;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (receipts[i].Duplicate)
+            {
+                continue;
+            }
+
+            var m = messages[i];
+            records.Add(new LogRecord
+            {
+                Timestamp = m.Timestamp ?? now,
+                Key = m.Key,
+                MessageId = m.MessageId,
+                ContentType = m.ContentType,
+                Headers = m.Headers,
+                Body = m.Body,
+                ProducerId = request.ProducerId,
+                Sequence = request.FirstSequence + i,
+            });
+            window?.Record(request.FirstSequence + i, offset);
+            receipts[i] = new PublishReceipt(_partition, offset, Duplicate: false);
+            offset++;
+        }
+
+        if (records.Count == 0)
+        {
+            if (awaitEarlier)
+            {
+                // A retry of a batch that is still being written: answer only once the original is durable.
+                await _tail;
+            }
+
+            return receipts;
+        }
+
+        _nextOffset = offset;
+        var append = log.AppendAsync(records).AsTask();
+        _tail = append;
+        try
+        {
+            await append;
+        }
+        catch (Exception ex)
+        {
+            // Offsets and producer sequences were reserved for records that may not be on disk. Rebuild everything
+            // from the log on a fresh activation rather than guess.
+            _faulted = true;
+            LogAppendFailed(logger, ex, _topic, _partition);
+            DeactivateOnIdle();
+            throw new OrleansMQException(ErrorCode.Internal, $"Append to '{_topic}/{_partition}' failed; nothing from this batch was acknowledged.", ex);
+        }
+
+        NotifySubscriptions();
+        return receipts;
+    }
+
+    public async Task<ReadResult> ReadAsync(long fromOffset, int maxMessages, int maxBytes)
+    {
+        var topic = EnsureTopic();
+        var log = _log!;
+        if (maxMessages < 1 || maxBytes < 1)
+        {
+            throw new OrleansMQException(ErrorCode.InvalidArgument, $"Read of '{_topic}/{_partition}': maxMessages ({maxMessages}) and maxBytes ({maxBytes}) must be ≥ 1.");
+        }
+
+        var records = await log.ReadAsync(Math.Max(0, fromOffset), maxMessages, maxBytes);
+        var messages = new StoredMessage[records.Count];
+        for (var i = 0; i < records.Count; i++)
+        {
+            messages[i] = ToStored(records[i]);
+        }
+
+        _ = topic;
+        return new ReadResult { Messages = messages, LowWatermark = log.LowWatermark, HighWatermark = log.HighWatermark };
+    }
+
+    public Task<PartitionInfo> GetInfoAsync()
+    {
+        EnsureTopic();
+        var log = _log!;
+        return Task.FromResult(new PartitionInfo
+        {
+            Partition = _partition,
+            LowWatermark = log.LowWatermark,
+            HighWatermark = log.HighWatermark,
+            SizeBytes = log.SizeBytes,
+            Backlog = log.HighWatermark - MinAckFloor(log),
+        });
+    }
+
+    public async Task<long> FindOffsetAsync(DateTimeOffset timestamp)
+    {
+        EnsureTopic();
+        return await _log!.FindOffsetAsync(timestamp);
+    }
+
+    public Task ReportAckFloorAsync(string subscription, long ackFloor)
+    {
+        if (_topicInfo?.Subscriptions.ContainsKey(subscription) == true)
+        {
+            _ackFloors[subscription] = ackFloor;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task TopicChangedAsync(TopicInfo topic)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        _topicInfo = topic;
+        foreach (var gone in _ackFloors.Keys.Where(s => !topic.Subscriptions.ContainsKey(s)).ToList())
+        {
+            _ackFloors.Remove(gone);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task DeleteAsync()
+    {
+        if (_log is { } log)
+        {
+            try
+            {
+                await _tail;
+            }
+            catch (OrleansMQException)
+            {
+            }
+            catch (IOException)
+            {
+            }
+            await log.DeleteAsync();
+            _log = null;
+        }
+
+        _topicInfo = null;
+        DeactivateOnIdle();
+    }
+
+    private TopicInfo EnsureTopic()
+    {
+        if (_faulted || _log is null)
+        {
+            throw new OrleansMQException(ErrorCode.Internal, $"Partition '{_topic}/{_partition}' is recovering; retry.");
+        }
+
+        var topic = _topicInfo ?? throw OrleansMQException.NotFound("Topic", _topic);
+        if (_partition >= topic.Spec.Partitions)
+        {
+            throw new OrleansMQException(ErrorCode.NotFound, $"Topic '{_topic}' has {topic.Spec.Partitions} partitions; partition {_partition} does not exist.");
+        }
+
+        return topic;
+    }
+
+    private void CheckBacklog(TopicSpec spec, int newCount, IReadOnlyList<Message> messages)
+    {
+        if (_topicInfo is not { Subscriptions.Count: > 0 })
+        {
+            return;
+        }
+
+        var log = _log!;
+        var floor = MinAckFloor(log);
+        var backlog = _nextOffset - floor;
+        if (backlog + newCount > spec.MaxBacklogMessages)
+        {
+            throw new OrleansMQException(ErrorCode.BacklogFull,
+                $"Partition '{_topic}/{_partition}' backlog is {backlog} messages; the limit is {spec.MaxBacklogMessages}. Consumers must catch up first.");
+        }
+
+        var bytes = log.EstimateBytesFrom(floor);
+        long incoming = 0;
+        foreach (var m in messages)
+        {
+            incoming += MessageLimits.SizeOf(m);
+        }
+
+        if (bytes + incoming > spec.MaxBacklogBytes)
+        {
+            throw new OrleansMQException(ErrorCode.BacklogFull,
+                $"Partition '{_topic}/{_partition}' backlog is about {bytes} bytes; the limit is {spec.MaxBacklogBytes} bytes. Consumers must catch up first.");
+        }
+    }
+
+    private long MinAckFloor(IMessageLog log)
+    {
+        if (_topicInfo is not { Subscriptions.Count: > 0 } topic)
+        {
+            return log.HighWatermark;
+        }
+
+        var min = long.MaxValue;
+        foreach (var name in topic.Subscriptions.Keys)
+        {
+            // A subscription that has not reported yet counts from the low watermark: conservative, never over-deletes.
+            min = Math.Min(min, _ackFloors.TryGetValue(name, out var floor) ? floor : log.LowWatermark);
+        }
+
+        return Math.Max(min, log.LowWatermark);
+    }
+
+    private void NotifySubscriptions()
+    {
+        var hw = _log?.HighWatermark ?? 0;
+        if (hw <= _lastNotified || _topicInfo is not { } topic)
+        {
+            return;
+        }
+
+        _lastNotified = hw;
+        foreach (var subscription in topic.Subscriptions.Keys)
+        {
+            _ = GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(_topic, _partition, subscription)).NotifyAsync(hw);
+        }
+    }
+
+    private async Task ApplyRetentionAsync(CancellationToken cancellationToken)
+    {
+        if (_log is not { } log || _topicInfo is not { } topic)
+        {
+            return;
+        }
+
+        var retention = topic.Spec.Retention;
+        var request = new RetentionRequest
+        {
+            DeleteOlderThan = retention.MaxAge is { } age ? time.GetUtcNow() - age : null,
+            MaxBytes = retention.MaxBytes,
+            DeleteBelowOffset = retention.UntilAcknowledged && topic.Subscriptions.Count > 0 ? MinAckFloor(log) : null,
+        };
+        var before = log.LowWatermark;
+        var after = await log.ApplyRetentionAsync(request, cancellationToken);
+        if (after != before)
+        {
+            LogRetention(logger, _topic, _partition, before, after);
+        }
+    }
+
+    /// <summary>Test and admin hook: apply retention now instead of waiting for the timer.</summary>
+    internal Task ApplyRetentionNowAsync() => ApplyRetentionAsync(CancellationToken.None);
+
+    private async Task RebuildProducerWindowsAsync(CancellationToken cancellationToken)
+    {
+        var log = _log!;
+        var from = Math.Max(log.LowWatermark, log.HighWatermark - _options.ProducerWindow);
+        while (from < log.HighWatermark)
+        {
+            var records = await log.ReadAsync(from, 4096, 8 << 20, cancellationToken);
+            if (records.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var r in records)
+            {
+                if (r.ProducerId is { } id)
+                {
+                    if (!_producers.TryGetValue(id, out var window))
+                    {
+                        window = new ProducerWindow(_options.ProducerWindow);
+                        _producers[id] = window;
+                    }
+
+                    window.Record(r.Sequence, r.Offset);
+                }
+            }
+
+            from = records[^1].Offset + 1;
+        }
+    }
+
+    private StoredMessage ToStored(LogRecord r) => new()
+    {
+        Topic = _topic,
+        Partition = _partition,
+        Offset = r.Offset,
+        Timestamp = r.Timestamp,
+        Key = r.Key,
+        MessageId = r.MessageId,
+        Headers = r.Headers ?? StoredMessageDefaults.EmptyHeaders,
+        ContentType = r.ContentType,
+        Body = r.Body,
+    };
+
+    [LoggerMessage(1001, LogLevel.Debug, "Partition {Topic}/{Partition} activated: offsets {Low}..{High}")]
+    private static partial void LogActivated(ILogger logger, string topic, int partition, long low, long high);
+
+    [LoggerMessage(1002, LogLevel.Error, "Append to {Topic}/{Partition} failed; deactivating to recover from the log")]
+    private static partial void LogAppendFailed(ILogger logger, Exception exception, string topic, int partition);
+
+    [LoggerMessage(1003, LogLevel.Information, "Retention on {Topic}/{Partition} moved the low watermark {Before} -> {After}")]
+    private static partial void LogRetention(ILogger logger, string topic, int partition, long before, long after);
+}
+
+internal static class StoredMessageDefaults
+{
+    public static readonly IReadOnlyDictionary<string, string> EmptyHeaders = new Dictionary<string, string>();
+}

@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Options;
+
+namespace OrleansMQ.Server.Hosting;
+
+/// <summary>Broker settings for a silo.</summary>
+public sealed class OrleansMQServerOptions
+{
+    /// <summary>The name of the Orleans grain storage OrleansMQ keeps metadata and cursors in.</summary>
+    public const string GrainStorageName = "omq";
+
+    /// <summary>Where logs and state live. Default: <c>./data</c>.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Which message log backend to use. Default: <see cref="LogStorageKind.File"/>.</summary>
+    public LogStorageKind LogStorage { get; set; } = LogStorageKind.File;
+
+    /// <summary>Which grain-state store to use for metadata and cursors. Default: <see cref="LogStorageKind.File"/>.</summary>
+    public LogStorageKind StateStorage { get; set; } = LogStorageKind.File;
+
+    /// <summary>Longest a receive long-poll waits before answering empty. Default 10 s (must stay below Orleans' response timeout).</summary>
+    public TimeSpan MaxReceiveWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How many messages a subscription reads ahead from its partition per fetch. Default 512.</summary>
+    public int ReadAheadMessages { get; set; } = 512;
+
+    /// <summary>How often partitions apply retention. Default 1 minute.</summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Most messages pushed to a subscriber grain per call. Default 100.</summary>
+    public int PushBatchSize { get; set; } = 100;
+
+    /// <summary>How many recent sequence numbers per idempotent producer a partition remembers (the de-duplication window). Default 10,000.</summary>
+    public int ProducerWindow { get; set; } = 10_000;
+}
+
+/// <summary>Storage backends.</summary>
+public enum LogStorageKind
+{
+    /// <summary>Local files under <see cref="OrleansMQServerOptions.DataDirectory"/> (embedded, single node).</summary>
+    File = 0,
+    /// <summary>Process memory (tests; lost on restart).</summary>
+    InMemory = 1,
+}
+
+internal sealed class OrleansMQServerOptionsValidator : IValidateOptions<OrleansMQServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OrleansMQServerOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            errors.Add("OrleansMQ: DataDirectory must be set.");
+        }
+
+        if (options.MaxReceiveWait <= TimeSpan.Zero || options.MaxReceiveWait > TimeSpan.FromSeconds(25))
+        {
+            errors.Add($"OrleansMQ: MaxReceiveWait is {options.MaxReceiveWait}; it must be within (0, 25 s].");
+        }
+
+        if (options.ReadAheadMessages is < 1 or > 100_000)
+        {
+            errors.Add($"OrleansMQ: ReadAheadMessages is {options.ReadAheadMessages}; it must be 1–100000.");
+        }
+
+        if (options.PushBatchSize is < 1 or > 10_000)
+        {
+            errors.Add($"OrleansMQ: PushBatchSize is {options.PushBatchSize}; it must be 1–10000.");
+        }
+
+        if (options.ProducerWindow is < 1 or > 1_000_000)
+        {
+            errors.Add($"OrleansMQ: ProducerWindow is {options.ProducerWindow}; it must be 1–1000000.");
+        }
+
+        if (options.RetentionInterval < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"OrleansMQ: RetentionInterval is {options.RetentionInterval}; it must be ≥ 1 s.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
