@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Builds the solution once (Release) and runs every test project.
+#
+# Needs only the .NET 10 SDK, plus node/npm when Azurite is required.
+# The last line printed is the totals, e.g. "42 passed, 0 failed" (", N skipped" only when N > 0).
+# Exits non-zero when the build fails, a test fails, or the test run itself fails (crash, hang, abort).
+#
+# Environment:
+#   OMQ_NEED_AZURITE=1         install Azurite into .tools/ (once) and export OMQ_AZURITE_BIN
+#   OMQ_TEST_HANG_TIMEOUT=10m  per-test-host hang timeout before blame kills it (and dumps it)
+# Extra arguments go to `dotnet test`, e.g. ./scripts/test.sh --filter "FullyQualifiedName~Partition"
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+readonly repo_root="$PWD"
+readonly results_dir="$repo_root/TestResults"
+readonly azurite_version="3.37.0"
+readonly azurite_prefix="$repo_root/.tools/azurite"
+
+export DOTNET_NOLOGO="${DOTNET_NOLOGO:-1}"
+export DOTNET_CLI_TELEMETRY_OPTOUT="${DOTNET_CLI_TELEMETRY_OPTOUT:-1}"
+
+# Installs the pinned Azurite from npm into .tools/azurite (gitignored) unless it is already
+# there at the pinned version, and exports OMQ_AZURITE_BIN for tests that start their own instance.
+ensure_azurite() {
+  local bin="$azurite_prefix/node_modules/.bin/azurite"
+  local manifest="$azurite_prefix/node_modules/azurite/package.json"
+  local installed=""
+  if [[ -x "$bin" && -f "$manifest" ]]; then
+    installed="$(node -p "require(process.argv[1]).version" "$manifest" 2>/dev/null || true)"
+  fi
+  if [[ "$installed" != "$azurite_version" ]]; then
+    echo "Installing azurite@$azurite_version into ${azurite_prefix#"$repo_root"/} ..."
+    mkdir -p "$azurite_prefix"
+    npm install --prefix "$azurite_prefix" "azurite@$azurite_version" --no-audit --no-fund
+  fi
+  if [[ ! -x "$bin" ]]; then
+    echo "error: azurite not found at $bin after npm install" >&2
+    return 1
+  fi
+  export OMQ_AZURITE_BIN="$bin"
+  echo "Using Azurite $azurite_version: $OMQ_AZURITE_BIN"
+}
+
+# Sums the <Counters .../> of the given TRX files and prints "N passed, N failed[, N skipped]".
+# Node is used because it is always present on CI (python may not be) and it copes with any attribute order.
+# TRX "error", "timeout" and "aborted" outcomes count as failures. Skipped = total - passed - failures:
+# VSTest's TRX logger leaves the notExecuted counter at 0 even for skipped tests (seen with SDK 10.0.401).
+print_totals() {
+  node - "$@" <<'JS'
+const fs = require('fs');
+let passed = 0, failed = 0, skipped = 0;
+for (const file of process.argv.slice(2)) {
+  const xml = fs.readFileSync(file, 'utf8');
+  const counters = /<Counters\b([^>]*)>/.exec(xml);
+  if (!counters) {
+    console.error(`warning: ${file}: no <Counters> element; counting 1 failure`);
+    failed += 1;
+    continue;
+  }
+  const attrs = Object.fromEntries([...counters[1].matchAll(/(\w+)\s*=\s*"(\d+)"/g)].map(m => [m[1], Number(m[2])]));
+  const n = (name) => attrs[name] ?? 0;
+  const failures = n('failed') + n('error') + n('timeout') + n('aborted');
+  passed += n('passed');
+  failed += failures;
+  skipped += Math.max(0, n('total') - n('passed') - failures);
+  // A crashed or hung (blame-killed) test host leaves its last test out of the counters but marks the
+  // run as failed: count that as one failure so the totals never read as green.
+  const outcome = /<ResultSummary\b[^>]*\boutcome="(\w+)"/.exec(xml)?.[1] ?? 'unknown';
+  if (failures === 0 && !['Completed', 'Passed', 'Warning'].includes(outcome)) {
+    console.error(`warning: ${file}: run outcome is ${outcome} though no test failed (test host crashed, hung or aborted); counting 1 failure`);
+    failed += 1;
+  }
+}
+console.log(`${passed} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : ''));
+process.exit(failed > 0 ? 1 : 0);
+JS
+}
+
+rm -rf "$results_dir"
+
+if [[ "${OMQ_NEED_AZURITE:-}" == "1" ]]; then
+  ensure_azurite
+fi
+
+# --disable-build-servers: no MSBuild nodes or compiler server outlive the script (CI jobs stay clean).
+build_rc=0
+dotnet build OrleansMQ.sln -c Release --disable-build-servers || build_rc=$?
+if (( build_rc != 0 )); then
+  echo "error: build failed (exit $build_rc); no tests were run" >&2
+  exit "$build_rc"
+fi
+
+test_rc=0
+dotnet test OrleansMQ.sln -c Release --no-build --disable-build-servers \
+  --results-directory "$results_dir" \
+  --logger "trx;LogFilePrefix=omq" \
+  --blame-hang-timeout "${OMQ_TEST_HANG_TIMEOUT:-10m}" --blame-hang-dump-type mini \
+  "$@" || test_rc=$?
+
+mapfile -t trx_files < <(find "$results_dir" -name '*.trx' -type f 2>/dev/null | sort)
+if (( ${#trx_files[@]} == 0 )); then
+  echo "error: dotnet test (exit $test_rc) wrote no TRX files to ${results_dir#"$repo_root"/}" >&2
+  echo "0 passed, 0 failed"
+  exit $(( test_rc != 0 ? test_rc : 1 ))
+fi
+
+if (( test_rc != 0 )); then
+  # Announce before the totals so the totals stay the last line.
+  echo "error: dotnet test exited with code $test_rc (failed tests, or a crashed/hung/aborted test host)" >&2
+fi
+totals_rc=0
+print_totals "${trx_files[@]}" || totals_rc=$?
+
+if (( test_rc != 0 )); then
+  exit "$test_rc"
+fi
+exit "$totals_rc"
