@@ -21,6 +21,18 @@ internal sealed class TopicCache(IGrainFactory grains)
         return task;
     }
 
+    public bool TryGetCached(string topic, out TopicInfo info)
+    {
+        if (_topics.TryGetValue(topic, out var task) && task.IsCompletedSuccessfully)
+        {
+            info = task.Result;
+            return true;
+        }
+
+        info = null!;
+        return false;
+    }
+
     public void Invalidate(string topic) => _topics.TryRemove(topic, out _);
 
     private async Task<TopicInfo> LoadAsync(string topic) =>

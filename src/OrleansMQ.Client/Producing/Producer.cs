@@ -17,6 +17,7 @@ internal sealed class Producer : IProducer
     private readonly Lock _lock = new();
     private readonly Dictionary<int, PartitionWriter> _writers = [];
     private int _roundRobin;
+    private Task _chain = Task.CompletedTask;
     private bool _disposed;
 
     public Producer(IGrainFactory grains, TopicCache topics, string topic, ProducerOptions options)
@@ -32,14 +33,12 @@ internal sealed class Producer : IProducer
 
     public string Topic { get; }
 
-    public async ValueTask<PublishReceipt> PublishAsync(Message message, CancellationToken cancellationToken = default)
+    public ValueTask<PublishReceipt> PublishAsync(Message message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var topic = await _topics.GetAsync(Topic).ConfigureAwait(false);
-        MessageLimits.Validate(message, Topic, topic.Spec.MaxMessageBytes);
-        var partition = message.Key is { } key ? Partitioner.ForKey(key, topic.Spec.Partitions) : NextPartition(topic.Spec.Partitions);
-        return await WriterFor(partition).AddAsync(message).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var enqueued = Enqueue([message]);
+        return new ValueTask<PublishReceipt>(enqueued[0].WaitAsync(cancellationToken));
     }
 
     public async Task<IReadOnlyList<PublishReceipt>> PublishBatchAsync(IEnumerable<Message> messages, CancellationToken cancellationToken = default)
@@ -47,23 +46,84 @@ internal sealed class Producer : IProducer
         ArgumentNullException.ThrowIfNull(messages);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var list = messages as IReadOnlyList<Message> ?? messages.ToList();
-        var topic = await _topics.GetAsync(Topic).ConfigureAwait(false);
         foreach (var m in list)
         {
             ArgumentNullException.ThrowIfNull(m);
-            MessageLimits.Validate(m, Topic, topic.Spec.MaxMessageBytes);
         }
 
-        // Unkeyed messages of one batch stay together on one partition (sticky, like Kafka), so a batch is one append.
-        var sticky = NextPartition(topic.Spec.Partitions);
-        var tasks = new Task<PublishReceipt>[list.Count];
-        for (var i = 0; i < list.Count; i++)
+        return await Task.WhenAll(Enqueue(list)).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Hands messages to their partition writers in call order. While topic metadata is loading, calls queue up behind
+    /// each other (a chain of enqueue steps) so that the order of PublishAsync calls is the order on each partition.
+    /// </summary>
+    private Task<PublishReceipt>[] Enqueue(IReadOnlyList<Message> messages)
+    {
+        lock (_lock)
         {
-            var partition = list[i].Key is { } key ? Partitioner.ForKey(key, topic.Spec.Partitions) : sticky;
-            tasks[i] = WriterFor(partition).AddAsync(list[i]);
+            if (_chain.IsCompleted && _topics.TryGetCached(Topic, out var info))
+            {
+                return Route(info, messages);
+            }
+
+            var step = EnqueueAfterAsync(_chain, messages);
+            _chain = step;
+            var results = new Task<PublishReceipt>[messages.Count];
+            for (var i = 0; i < results.Length; i++)
+            {
+                var index = i;
+                results[i] = step.ContinueWith(t => t.Result[index], CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
+            }
+
+            return results;
+        }
+    }
+
+    private async Task<Task<PublishReceipt>[]> EnqueueAfterAsync(Task previous, IReadOnlyList<Message> messages)
+    {
+        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        TopicInfo info;
+        try
+        {
+            info = await _topics.GetAsync(Topic).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            return [.. messages.Select(_ => Task.FromException<PublishReceipt>(ex))];
         }
 
-        return await Task.WhenAll(tasks).WaitAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            return Route(info, messages);
+        }
+    }
+
+    private Task<PublishReceipt>[] Route(TopicInfo topic, IReadOnlyList<Message> messages)
+    {
+        var results = new Task<PublishReceipt>[messages.Count];
+        try
+        {
+            foreach (var m in messages)
+            {
+                MessageLimits.Validate(m, Topic, topic.Spec.MaxMessageBytes);
+            }
+        }
+        catch (OrleansMQException ex)
+        {
+            Array.Fill(results, Task.FromException<PublishReceipt>(ex));
+            return results;
+        }
+
+        // Unkeyed messages of one call stay together on one partition (sticky, like Kafka), so a batch is one append.
+        var sticky = NextPartition(topic.Spec.Partitions);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var partition = messages[i].Key is { } key ? Partitioner.ForKey(key, topic.Spec.Partitions) : sticky;
+            results[i] = WriterFor(partition).AddAsync(messages[i]);
+        }
+
+        return results;
     }
 
     public async Task FlushAsync(CancellationToken cancellationToken = default)
@@ -92,16 +152,13 @@ internal sealed class Producer : IProducer
 
     private PartitionWriter WriterFor(int partition)
     {
-        lock (_lock)
+        if (!_writers.TryGetValue(partition, out var writer))
         {
-            if (!_writers.TryGetValue(partition, out var writer))
-            {
-                writer = new PartitionWriter(this, partition);
-                _writers[partition] = writer;
-            }
-
-            return writer;
+            writer = new PartitionWriter(this, partition);
+            _writers[partition] = writer;
         }
+
+        return writer;
     }
 
     private sealed class PartitionWriter

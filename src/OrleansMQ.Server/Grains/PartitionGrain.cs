@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -16,7 +17,7 @@ namespace OrleansMQ.Server.Grains;
 [GrainType("omq.partition")]
 internal sealed partial class PartitionGrain(
     IMessageLogFactory logFactory,
-    TimeProvider time,
+    [FromKeyedServices(OrleansMQServerOptions.TimeProviderKey)] TimeProvider time,
     IOptions<OrleansMQServerOptions> options,
     ILogger<PartitionGrain> logger) : Grain, IPartitionGrain
 {

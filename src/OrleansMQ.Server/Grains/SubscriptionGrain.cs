@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Hashing;
@@ -24,7 +25,7 @@ namespace OrleansMQ.Server.Grains;
 [GrainType("omq.subscription")]
 internal sealed partial class SubscriptionGrain(
     [PersistentState("cursor", OrleansMQServerOptions.GrainStorageName)] IPersistentState<CursorState> state,
-    TimeProvider time,
+    [FromKeyedServices(OrleansMQServerOptions.TimeProviderKey)] TimeProvider time,
     IOptions<OrleansMQServerOptions> options,
     ILogger<SubscriptionGrain> logger) : Grain, ISubscriptionGrain
 {

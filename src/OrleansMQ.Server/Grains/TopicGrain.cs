@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Grains;
 using OrleansMQ.Server.Hosting;
@@ -8,7 +9,7 @@ namespace OrleansMQ.Server.Grains;
 [GrainType("omq.topic")]
 internal sealed partial class TopicGrain(
     [PersistentState("topic", OrleansMQServerOptions.GrainStorageName)] IPersistentState<TopicState> state,
-    TimeProvider time,
+    [FromKeyedServices(OrleansMQServerOptions.TimeProviderKey)] TimeProvider time,
     ILogger<TopicGrain> logger) : Grain, ITopicGrain
 {
     /// <summary>Header names the dead-letter step adds, and re-drive removes.</summary>

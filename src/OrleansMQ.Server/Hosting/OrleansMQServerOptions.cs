@@ -8,6 +8,9 @@ public sealed class OrleansMQServerOptions
     /// <summary>The name of the Orleans grain storage OrleansMQ keeps metadata and cursors in.</summary>
     public const string GrainStorageName = "omq";
 
+    /// <summary>The service key of the <see cref="TimeProvider"/> the broker uses for time stamps, leases and backoff (tests register a fake one).</summary>
+    public const string TimeProviderKey = "omq";
+
     /// <summary>Where logs and state live. Default: <c>./data</c>.</summary>
     public string DataDirectory { get; set; } = "data";
 
@@ -22,6 +25,9 @@ public sealed class OrleansMQServerOptions
 
     /// <summary>How many messages a subscription reads ahead from its partition per fetch. Default 512.</summary>
     public int ReadAheadMessages { get; set; } = 512;
+
+    /// <summary>File log: roll to a new segment file after this many bytes. Retention deletes whole segments. Default 64 MiB.</summary>
+    public long LogSegmentBytes { get; set; } = 64L << 20;
 
     /// <summary>How often partitions apply retention. Default 1 minute.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(1);

@@ -1,0 +1,60 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime.Hosting;
+using Orleans.Serialization;
+using OrleansMQ.Server.Hosting;
+using OrleansMQ.Server.Storage;
+
+namespace Orleans.Hosting;
+
+/// <summary>Adds the OrleansMQ broker to a silo.</summary>
+public static class OrleansMQSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds the broker grains, the message log backend and the grain storage for metadata and cursors. Idempotent:
+    /// services registered before (an <see cref="IMessageLogFactory"/>, a keyed <see cref="TimeProvider"/> under
+    /// <see cref="OrleansMQServerOptions.TimeProviderKey"/>) win.
+    /// </summary>
+    public static ISiloBuilder AddOrleansMQ(this ISiloBuilder builder, Action<OrleansMQServerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var options = services.AddOptions<OrleansMQServerOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OrleansMQServerOptions>, OrleansMQServerOptionsValidator>());
+        services.TryAddKeyedSingleton(OrleansMQServerOptions.TimeProviderKey, TimeProvider.System);
+        services.TryAddSingleton<IMessageLogFactory>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;
+            return o.LogStorage switch
+            {
+                LogStorageKind.InMemory => new InMemoryMessageLogFactory(Math.Min(o.LogSegmentBytes, InMemoryMessageLogFactory.DefaultSegmentBytes)),
+                _ => ActivatorUtilities.CreateInstance<FileMessageLogFactory>(sp, new FileLogOptions { DataDirectory = Path.Combine(o.DataDirectory, "log"), SegmentBytes = o.LogSegmentBytes }),
+            };
+        });
+
+        if (!services.Any(s => s.ServiceType == typeof(OrleansMQMarker)))
+        {
+            services.AddSingleton<OrleansMQMarker>();
+            services.AddGrainStorage(OrleansMQServerOptions.GrainStorageName, (sp, name) =>
+            {
+                var o = sp.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;
+                return o.StateStorage switch
+                {
+                    LogStorageKind.InMemory => (Orleans.Storage.IGrainStorage)ActivatorUtilities.CreateInstance<Orleans.Storage.MemoryGrainStorage>(sp, name, new Orleans.Configuration.MemoryGrainStorageOptions()),
+                    _ => new FileGrainStorage(name, new FileGrainStorageOptions { Directory = Path.Combine(o.DataDirectory, "state") }, sp.GetRequiredService<Serializer>()),
+                };
+            });
+        }
+
+        return builder;
+    }
+
+    private sealed class OrleansMQMarker;
+}

@@ -1,0 +1,97 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+using OrleansMQ.Client;
+using OrleansMQ.Server.Hosting;
+
+namespace OrleansMQ.Tests.Cluster;
+
+/// <summary>
+/// A real multi-silo Orleans cluster (in-process TestingHost) running the broker on the file log and file state under
+/// a temporary data directory, with a shared <see cref="FakeTimeProvider"/> as the broker clock.
+/// </summary>
+public sealed class BrokerCluster : IAsyncDisposable
+{
+    private BrokerCluster(InProcessTestCluster cluster, string dataDirectory, FakeTimeProvider time)
+    {
+        Cluster = cluster;
+        DataDirectory = dataDirectory;
+        Time = time;
+    }
+
+    public InProcessTestCluster Cluster { get; }
+
+    public string DataDirectory { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public IOrleansMQClient Client => Cluster.Client.ServiceProvider.GetRequiredService<IOrleansMQClient>();
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    public static async Task<BrokerCluster> StartAsync(short silos = 2, string? dataDirectory = null, FakeTimeProvider? time = null, Action<OrleansMQServerOptions>? configure = null)
+    {
+        dataDirectory ??= Path.Combine(Path.GetTempPath(), "omq-tests", Guid.NewGuid().ToString("N"));
+        time ??= new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)) { AutoAdvanceAmount = TimeSpan.Zero };
+        var builder = new InProcessTestClusterBuilder(silos);
+        var dir = dataDirectory;
+        var clock = time;
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.Services.AddKeyedSingleton<TimeProvider>(OrleansMQServerOptions.TimeProviderKey, clock);
+            silo.AddOrleansMQ(o =>
+            {
+                o.DataDirectory = dir;
+                o.MaxReceiveWait = TimeSpan.FromSeconds(2);
+                o.RetentionInterval = TimeSpan.FromSeconds(1);
+                o.LogSegmentBytes = 16 * 1024;
+                o.LogStorage = LogStorageKind.InMemory;
+                o.StateStorage = LogStorageKind.InMemory;
+                configure?.Invoke(o);
+            });
+            silo.Services.AddOrleansMQClient();
+        });
+        builder.ConfigureClient(client => client.Services.AddOrleansMQClient());
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new BrokerCluster(cluster, dataDirectory, time);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+
+    public void DeleteData()
+    {
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+}
+
+/// <summary>One shared two-silo cluster for the cluster test classes (xunit runs a collection's tests one after another).</summary>
+public sealed class SharedClusterFixture : IAsyncLifetime
+{
+    public BrokerCluster Broker { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Broker = await BrokerCluster.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await Broker.DisposeAsync();
+        Broker.DeleteData();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<SharedClusterFixture>
+{
+    public const string Name = "cluster";
+}

@@ -1,0 +1,34 @@
+using System.Collections.Concurrent;
+using OrleansMQ.Grains;
+
+namespace OrleansMQ.Tests.Cluster;
+
+public interface IRecordingSubscriberGrain : IMessageConsumerGrain, IGrainWithStringKey
+{
+}
+
+/// <summary>A user subscriber grain: records what it gets; fails the first delivery of bodies starting with "fail-once".</summary>
+public sealed class RecordingSubscriberGrain : Grain, IRecordingSubscriberGrain
+{
+    public static readonly ConcurrentDictionary<string, ConcurrentQueue<(string Body, int DeliveryCount, string Silo)>> Received = new();
+
+    public Task OnMessagesAsync(MessageBatch batch)
+    {
+        var log = Received.GetOrAdd(this.GetPrimaryKeyString(), _ => new());
+        foreach (var d in batch.Messages)
+        {
+            var body = d.Message.BodyAsString();
+            if (body.StartsWith("fail-once", StringComparison.Ordinal) && d.DeliveryCount == 1)
+            {
+                throw new InvalidOperationException($"cannot handle {body} yet");
+            }
+        }
+
+        foreach (var d in batch.Messages)
+        {
+            log.Enqueue((d.Message.BodyAsString(), d.DeliveryCount, RuntimeIdentity));
+        }
+
+        return Task.CompletedTask;
+    }
+}
