@@ -861,6 +861,9 @@ internal sealed partial class SubscriptionGrain(
 
     private async Task WriteLoopAsync()
     {
+        // Yield first so _write is assigned before the loop can finish (a storage that completes synchronously
+        // would otherwise leave a completed task in _write and later writes would be skipped).
+        await Task.Yield();
         try
         {
             while (_dirty)
