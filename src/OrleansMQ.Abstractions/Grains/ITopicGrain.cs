@@ -34,6 +34,10 @@ public interface ITopicGrain : IGrainWithStringKey
     [Alias("SetSubscriber")]
     Task SetSubscriberAsync(string subscription, IMessageConsumerGrain? subscriber);
 
+    /// <summary>Makes sure every subscriber grain attached to this topic is being pushed to (after a silo start).</summary>
+    [Alias("ResumePush")]
+    Task ResumePushAsync();
+
     /// <summary>Moves up to <paramref name="maxMessages"/> messages from the subscription's dead-letter topic back to this topic. Returns how many moved.</summary>
     [Alias("Redrive")]
     Task<int> RedriveAsync(string subscription, int maxMessages);

@@ -14,6 +14,9 @@ public interface IOrleansMQAdmin
     /// </summary>
     Task<TopicInfo> CreateQueueAsync(string queue, QueueSpec? spec = null, CancellationToken cancellationToken = default);
 
+    /// <summary>The names of all topics and queues (dead-letter topics included), in ordinal order.</summary>
+    Task<IReadOnlyList<string>> ListTopicsAsync(CancellationToken cancellationToken = default);
+
     /// <summary>The topic. <see cref="ErrorCode.NotFound"/> when it does not exist.</summary>
     Task<TopicInfo> GetTopicAsync(string topic, CancellationToken cancellationToken = default);
 

@@ -36,6 +36,9 @@ internal sealed class OrleansMQAdmin(IGrainFactory grains, TopicCache topics) : 
         return await GetTopicAsync(queue, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<string>> ListTopicsAsync(CancellationToken cancellationToken = default) =>
+        await grains.GetGrain<ITopicDirectoryGrain>(ITopicDirectoryGrain.Key).ListAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+
     public async Task<TopicInfo> GetTopicAsync(string topic, CancellationToken cancellationToken = default)
     {
         Names.Validate(topic, "topic");

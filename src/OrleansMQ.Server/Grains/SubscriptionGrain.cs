@@ -53,6 +53,7 @@ internal sealed partial class SubscriptionGrain(
     private long _reportedFloor = -1;
     private TaskCompletionSource _changed = NewSignal();
     private CancellationTokenSource? _pushStop;
+    private GrainId? _pushTarget;
 
     private SubscriptionSpec Spec => _config!.Spec;
 
@@ -272,7 +273,14 @@ internal sealed partial class SubscriptionGrain(
             ResetCursor(state.State.AckFloor);
         }
 
+        var target = config.Subscriber?.GetGrainId();
+        if (_pushStop is not null && target == _pushTarget && !typeChanged)
+        {
+            return; // already pushing to this subscriber
+        }
+
         StopPush();
+        _pushTarget = target;
         if (config.Subscriber is { } subscriber)
         {
             _pushStop = new CancellationTokenSource();
@@ -898,6 +906,7 @@ internal sealed partial class SubscriptionGrain(
             stop.Cancel();
             stop.Dispose();
             _pushStop = null;
+            _pushTarget = null;
             _consumers.Remove(PushConsumerId);
             ReleaseLeasesOf(PushConsumerId, "subscriber detached");
             Signal();

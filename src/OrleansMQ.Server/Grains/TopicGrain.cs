@@ -18,6 +18,8 @@ internal sealed partial class TopicGrain(
 
     private string Name => this.GetPrimaryKeyString();
 
+    private ITopicDirectoryGrain Directory => GrainFactory.GetGrain<ITopicDirectoryGrain>(ITopicDirectoryGrain.Key);
+
     public async Task<TopicInfo> CreateAsync(TopicSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -39,6 +41,7 @@ internal sealed partial class TopicGrain(
         state.State.RedriveOffsets.Clear();
         await state.WriteStateAsync();
         await BroadcastTopicAsync();
+        await Directory.UpsertAsync(Name, hasSubscribers: false);
         LogCreated(logger, Name, spec.Partitions);
         return state.State.Info;
     }
@@ -66,6 +69,7 @@ internal sealed partial class TopicGrain(
         await ForEachPartitionAsync(info, p => GrainFactory.GetGrain<IPartitionGrain>(GrainKeys.Partition(Name, p)).DeleteAsync());
         await state.ClearStateAsync();
         state.State = new TopicState();
+        await Directory.RemoveAsync(Name);
         LogDeleted(logger, Name);
     }
 
@@ -120,10 +124,15 @@ internal sealed partial class TopicGrain(
         var subscriptions = new Dictionary<string, SubscriptionSpec>(info.Subscriptions, StringComparer.Ordinal);
         subscriptions.Remove(subscription);
         state.State.Info = info with { Subscriptions = subscriptions };
-        state.State.Subscribers.Remove(subscription);
+        var hadSubscriber = state.State.Subscribers.Remove(subscription);
         state.State.RedriveOffsets.Remove(subscription);
         await state.WriteStateAsync();
         await BroadcastTopicAsync();
+        if (hadSubscriber)
+        {
+            await Directory.UpsertAsync(Name, state.State.Subscribers.Count > 0);
+        }
+
         await ForEachPartitionAsync(info, p => GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(Name, p, subscription)).DeleteAsync());
     }
 
@@ -142,6 +151,20 @@ internal sealed partial class TopicGrain(
 
         await state.WriteStateAsync();
         await ConfigureSubscriptionAsync(subscription);
+        await Directory.UpsertAsync(Name, state.State.Subscribers.Count > 0);
+    }
+
+    public async Task ResumePushAsync()
+    {
+        if (state.State.Info is not { } info)
+        {
+            return;
+        }
+
+        foreach (var subscription in state.State.Subscribers.Keys.Where(info.Subscriptions.ContainsKey))
+        {
+            await ConfigureSubscriptionAsync(subscription);
+        }
     }
 
     public async Task<int> RedriveAsync(string subscription, int maxMessages)

@@ -42,6 +42,7 @@ public static class OrleansMQSiloBuilderExtensions
         if (!services.Any(s => s.ServiceType == typeof(OrleansMQMarker)))
         {
             services.AddSingleton<OrleansMQMarker>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PushResumer>();
             services.AddGrainStorage(OrleansMQServerOptions.GrainStorageName, (sp, name) =>
             {
                 var o = sp.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;

@@ -122,4 +122,28 @@ public sealed class PublishConsumeTests(SharedClusterFixture fixture)
         Assert.True(after[0].SizeBytes < before.SizeBytes);
         Assert.Equal(100, after[0].HighWatermark);
     }
+
+    [Fact]
+    public async Task Topics_are_listed_until_deleted_and_deleting_removes_their_data()
+    {
+        var topic = TestNames.Unique("listed");
+        var mq = Broker.Client;
+        await mq.Admin.CreateTopicAsync(topic);
+        await mq.Admin.CreateSubscriptionAsync(topic, "s");
+        await mq.PublishAsync(topic, Message.FromText("x"));
+        var names = await mq.Admin.ListTopicsAsync();
+        Assert.Contains(topic, names);
+        Assert.Contains($"{topic}.s.dlq", names);
+
+        await mq.Admin.DeleteTopicAsync(topic);
+        Assert.DoesNotContain(topic, await mq.Admin.ListTopicsAsync());
+        var gone = await Assert.ThrowsAsync<OrleansMQException>(() => mq.Admin.GetTopicAsync(topic));
+        Assert.Equal(ErrorCode.NotFound, gone.Code);
+
+        // Re-created under the same name, it starts empty with fresh cursors.
+        await mq.Admin.CreateTopicAsync(topic);
+        await mq.Admin.CreateSubscriptionAsync(topic, "s", new SubscriptionSpec { Start = StartPosition.Earliest });
+        Assert.Equal(0, (await mq.Admin.GetPartitionsAsync(topic))[0].HighWatermark);
+        Assert.Equal(0, (await mq.Admin.GetSubscriptionStatsAsync(topic, "s"))[0].AckFloor);
+    }
 }

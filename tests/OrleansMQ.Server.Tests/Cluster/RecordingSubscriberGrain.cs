@@ -12,8 +12,16 @@ public sealed class RecordingSubscriberGrain : Grain, IRecordingSubscriberGrain
 {
     public static readonly ConcurrentDictionary<string, ConcurrentQueue<(string Body, int DeliveryCount, string Silo)>> Received = new();
 
+    /// <summary>Keys whose grain throws for every batch (a subscriber that is down).</summary>
+    public static readonly ConcurrentDictionary<string, bool> Reject = new();
+
     public Task OnMessagesAsync(MessageBatch batch)
     {
+        if (Reject.GetValueOrDefault(this.GetPrimaryKeyString()))
+        {
+            throw new InvalidOperationException("subscriber is down");
+        }
+
         var log = Received.GetOrAdd(this.GetPrimaryKeyString(), _ => new());
         foreach (var d in batch.Messages)
         {

@@ -10,6 +10,7 @@ public sealed class RestartTests
     public async Task Restarting_the_cluster_keeps_messages_cursors_and_delivery_counts()
     {
         var data = Path.Combine(Path.GetTempPath(), "omq-tests", Guid.NewGuid().ToString("N"));
+        var subscriberKey = Guid.NewGuid().ToString("N");
         static void FileBacked(OrleansMQServerOptions o)
         {
             o.LogStorage = LogStorageKind.File;
@@ -47,7 +48,17 @@ public sealed class RestartTests
 
                 var stats = await mq.Admin.GetSubscriptionStatsAsync("restart", "shared");
                 Assert.Equal(30, stats.Sum(s => s.Backlog));
+
+                // A subscriber grain that is down while messages arrive: they wait in the backlog.
+                await mq.Admin.CreateTopicAsync("pushed");
+                await mq.Admin.CreateSubscriptionAsync("pushed", "s", new SubscriptionSpec { Start = StartPosition.Earliest, MaxDeliveries = 0 });
+                RecordingSubscriberGrain.Reject[subscriberKey] = true;
+                await mq.Admin.SetSubscriberAsync("pushed", "s", before.Grains.GetGrain<IRecordingSubscriberGrain>(subscriberKey));
+                await mq.PublishAsync("pushed", Message.FromText("waiting for the subscriber"));
+                await Eventually.ReturnsAsync(() => mq.Admin.GetSubscriptionStatsAsync("pushed", "s"), s => s[0].Consumers == 1 && s[0].ReadPosition == 1);
             }
+
+            RecordingSubscriberGrain.Reject[subscriberKey] = false;
 
             await using var after = await BrokerCluster.StartAsync(dataDirectory: data, configure: FileBacked);
             var mq2 = after.Client;
@@ -72,6 +83,11 @@ public sealed class RestartTests
                 Assert.All(rest, d => Assert.True(d.Offset >= 3));
                 Assert.All(rest, d => Assert.True(d.Redelivered, "delivery counts survive the restart"));
             }
+
+            // The push loop resumes when the silos start, with no new publish to wake it.
+            var pushed = await Eventually.ReturnsAsync(() => Task.FromResult(RecordingSubscriberGrain.Received.GetOrAdd(subscriberKey, _ => new())), q => !q.IsEmpty);
+            Assert.Equal("waiting for the subscriber", pushed.First().Body);
+            Assert.Contains("pushed", await mq2.Admin.ListTopicsAsync());
 
             // And the restarted broker keeps taking new messages after the old ones.
             var receipt = await mq2.PublishAsync("restart", Message.FromText("after restart", key: "k0"));
