@@ -1,4 +1,4 @@
-namespace OrleansMQ.Tests;
+namespace OrleansMQ.Tests.Unit;
 
 public sealed class PartitionerTests
 {
