@@ -41,6 +41,9 @@ internal sealed partial class PartitionGrain(
         _nextOffset = _log.HighWatermark;
         await RebuildProducerWindowsAsync(cancellationToken);
         this.RegisterGrainTimer(ApplyRetentionAsync, new GrainTimerCreationOptions(_options.RetentionInterval, _options.RetentionInterval) { Interleave = true });
+        // Ack floors are reported by subscriptions as they change; ask once now so that backlog limits and
+        // acknowledged-based retention are right straight after a restart (after activation: the cursors call back).
+        this.RegisterGrainTimer(RefreshAckFloorsAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
         LogActivated(logger, _topic, _partition, _log.LowWatermark, _log.HighWatermark);
     }
 
@@ -174,7 +177,7 @@ internal sealed partial class PartitionGrain(
 
     public async Task<ReadResult> ReadAsync(long fromOffset, int maxMessages, int maxBytes)
     {
-        var topic = EnsureTopic();
+        EnsureTopic();
         var log = _log!;
         if (maxMessages < 1 || maxBytes < 1)
         {
@@ -188,7 +191,6 @@ internal sealed partial class PartitionGrain(
             messages[i] = ToStored(records[i]);
         }
 
-        _ = topic;
         return new ReadResult { Messages = messages, LowWatermark = log.LowWatermark, HighWatermark = log.HighWatermark };
     }
 
@@ -356,8 +358,26 @@ internal sealed partial class PartitionGrain(
         }
     }
 
-    /// <summary>Test and admin hook: apply retention now instead of waiting for the timer.</summary>
-    internal Task ApplyRetentionNowAsync() => ApplyRetentionAsync(CancellationToken.None);
+    private async Task RefreshAckFloorsAsync(CancellationToken cancellationToken)
+    {
+        if (_topicInfo is not { } topic)
+        {
+            return;
+        }
+
+        foreach (var subscription in topic.Subscriptions.Keys)
+        {
+            try
+            {
+                var stats = await GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(_topic, _partition, subscription)).GetStatsAsync();
+                _ackFloors.TryAdd(subscription, stats.AckFloor);
+            }
+            catch (OrleansMQException ex) when (ex.Code == ErrorCode.NotFound)
+            {
+                // Deleted meanwhile.
+            }
+        }
+    }
 
     private async Task RebuildProducerWindowsAsync(CancellationToken cancellationToken)
     {
