@@ -54,6 +54,7 @@ internal sealed partial class SubscriptionGrain(
     private TaskCompletionSource _changed = NewSignal();
     private CancellationTokenSource? _pushStop;
     private GrainId? _pushTarget;
+    private string? _activeConsumer;
 
     private SubscriptionSpec Spec => _config!.Spec;
 
@@ -367,18 +368,31 @@ internal sealed partial class SubscriptionGrain(
         Signal();
     }
 
+    /// <summary>
+    /// Failover: the active consumer of this partition. Consumers are ordered by id and partition p goes to consumer
+    /// p mod n, so a partitioned topic's partitions spread over the consumers (as in Pulsar) and every partition grain
+    /// agrees without talking to the others. When the active one changes, what the previous one held is released to it.
+    /// </summary>
     private string? ActiveConsumer()
     {
-        ConsumerSession? first = null;
-        foreach (var c in _consumers.Values)
+        if (_consumers.Count == 0)
         {
-            if (first is null || c.Order < first.Order)
-            {
-                first = c;
-            }
+            return null;
         }
 
-        return first?.Id;
+        var ids = _consumers.Keys.Where(id => id != PushConsumerId).Order(StringComparer.Ordinal).ToList();
+        var active = ids.Count == 0 ? PushConsumerId : ids[_partition % ids.Count];
+        if (active != _activeConsumer)
+        {
+            foreach (var other in _leases.Values.Select(l => l.ConsumerId).Where(id => id != active).Distinct().ToList())
+            {
+                ReleaseLeasesOf(other, "failover to another consumer");
+            }
+
+            _activeConsumer = active;
+        }
+
+        return active;
     }
 
     private void ReleaseLeasesOf(string consumerId, string reason)

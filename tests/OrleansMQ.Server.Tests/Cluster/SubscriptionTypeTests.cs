@@ -204,4 +204,51 @@ public sealed class SubscriptionTypeTests(SharedClusterFixture fixture)
         Assert.Equal(["m0", "m1", "m2", "m3", "m4"], got.Select(d => d.BodyAsString()).Order());
         Assert.All(got, d => Assert.Equal(2, d.DeliveryCount));
     }
+
+    [Fact]
+    public async Task Failover_spreads_partitions_over_the_consumers()
+    {
+        var topic = await TopicWithMessagesAsync("failover-spread", "s", new SubscriptionSpec { Type = SubscriptionType.Failover, Start = StartPosition.Earliest }, 0, partitions: 2);
+        await using var a = Broker.Client.CreateConsumer(topic, "s", new ConsumerOptions { ConsumerId = "a", PollWait = TimeSpan.FromMilliseconds(300) });
+        await using var b = Broker.Client.CreateConsumer(topic, "s", new ConsumerOptions { ConsumerId = "b", PollWait = TimeSpan.FromMilliseconds(300) });
+        var partitionsOf = new System.Collections.Concurrent.ConcurrentDictionary<string, HashSet<int>>();
+        var total = 0;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        async Task Work(IConsumer consumer)
+        {
+            try
+            {
+                await foreach (var d in consumer.ConsumeAsync(cts.Token))
+                {
+                    lock (partitionsOf)
+                    {
+                        partitionsOf.GetOrAdd(consumer.ConsumerId, _ => []).Add(d.Partition);
+                    }
+
+                    await d.AckAsync();
+                    if (Interlocked.Increment(ref total) >= 40)
+                    {
+                        await cts.CancelAsync();
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        var work = new[] { Work(a), Work(b) };
+        await Eventually.ReturnsAsync(() => Broker.Client.Admin.GetSubscriptionStatsAsync(topic, "s"), s => s.All(p => p.Consumers == 2), because: "both consumers poll both partitions");
+        await using (var producer = Broker.Client.CreateProducer(topic))
+        {
+            await producer.PublishBatchAsync(Enumerable.Range(0, 40).Select(i => Message.FromText($"m{i}", key: $"k{i}")));
+        }
+
+        await Task.WhenAll(work);
+        Assert.True(total >= 40);
+        // Partition p belongs to the consumer at p mod 2 in id order; while both are live, each reads its own.
+        Assert.Equal([0], partitionsOf["a"].Order());
+        Assert.Equal([1], partitionsOf["b"].Order());
+    }
 }
