@@ -1,0 +1,279 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace OrleansMQ.Server.Storage;
+
+/// <summary>
+/// The binary form of a <see cref="LogRecord"/>: the on-disk frame of the file log, and the size measure every backend
+/// uses for segment rolling, read byte limits and backlog estimates (so all backends agree on sizes).
+/// </summary>
+/// <remarks>
+/// <code>
+/// frame    u32 length      payload length in bytes (little-endian, like every integer below)
+///          u32 crc         CRC-32C of the payload
+///          payload
+/// payload  u8  format      1
+///          i64 offset
+///          i64 timestamp   UTC ticks
+///          i16 utcOffset   the time stamp's offset from UTC, in minutes (kept so records round-trip exactly)
+///          i64 sequence    producer sequence number
+///          str key, str messageId, str contentType, str producerId
+///          var headerCount then headerCount × (str name, str value)
+///          ... body        the rest of the payload
+/// str      var (UTF-8 byte count + 1), then the bytes; 0 encodes null
+/// var      unsigned LEB128 (7 bits per byte, low groups first), at most 5 bytes
+/// </code>
+/// The fixed fields come first so recovery and time-stamp lookups read offset and time without decoding strings.
+/// </remarks>
+internal static class LogRecordCodec
+{
+    /// <summary>Bytes of the frame header (length + CRC).</summary>
+    public const int FrameHeaderSize = 8;
+
+    /// <summary>Bytes of the fixed payload fields (format through sequence).</summary>
+    public const int FixedPayloadSize = 1 + 8 + 8 + 2 + 8;
+
+    /// <summary>The smallest valid payload: fixed fields, four null strings, no headers, empty body.</summary>
+    public const int MinPayloadSize = FixedPayloadSize + 5;
+
+    /// <summary>Upper bound of one frame. Far above the largest message (16 MiB), low enough that a corrupt length is caught.</summary>
+    public const int MaxFrameSize = 64 * 1024 * 1024;
+
+    /// <summary>The payload format version written by this code.</summary>
+    public const byte FormatVersion = 1;
+
+    private const int OffsetField = 1;
+    private const int TimestampField = 9;
+
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
+
+    /// <summary>The frame size of <paramref name="record"/>, header included.</summary>
+    /// <exception cref="ArgumentException">The record is larger than <see cref="MaxFrameSize"/>.</exception>
+    public static int GetFrameSize(LogRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        long size = FrameHeaderSize + FixedPayloadSize
+            + StringSize(record.Key) + StringSize(record.MessageId) + StringSize(record.ContentType) + StringSize(record.ProducerId);
+        var headers = record.Headers;
+        var headerCount = headers?.Count ?? 0;
+        size += VarIntSize((uint)headerCount);
+        if (headerCount > 0)
+        {
+            foreach (var (name, value) in headers!)
+            {
+                size += StringSize(name) + StringSize(value);
+            }
+        }
+
+        size += record.Body.Length;
+        if (size > MaxFrameSize)
+        {
+            throw new ArgumentException($"A log record of {size} bytes exceeds the limit of {MaxFrameSize} bytes.", nameof(record));
+        }
+
+        return (int)size;
+    }
+
+    /// <summary>
+    /// Writes the frame of <paramref name="record"/> with <paramref name="offset"/> into <paramref name="destination"/>, which
+    /// must hold <paramref name="frameSize"/> bytes (from <see cref="GetFrameSize"/>).
+    /// </summary>
+    public static void Write(LogRecord record, long offset, int frameSize, Span<byte> destination)
+    {
+        var frame = destination[..frameSize];
+        var payload = frame[FrameHeaderSize..];
+        payload[0] = FormatVersion;
+        BinaryPrimitives.WriteInt64LittleEndian(payload[OffsetField..], offset);
+        BinaryPrimitives.WriteInt64LittleEndian(payload[TimestampField..], record.Timestamp.UtcTicks);
+        BinaryPrimitives.WriteInt16LittleEndian(payload[17..], (short)record.Timestamp.TotalOffsetMinutes);
+        BinaryPrimitives.WriteInt64LittleEndian(payload[19..], record.Sequence);
+        var pos = FixedPayloadSize;
+        pos += WriteString(payload[pos..], record.Key);
+        pos += WriteString(payload[pos..], record.MessageId);
+        pos += WriteString(payload[pos..], record.ContentType);
+        pos += WriteString(payload[pos..], record.ProducerId);
+        var headers = record.Headers;
+        var headerCount = headers?.Count ?? 0;
+        pos += WriteVarInt(payload[pos..], (uint)headerCount);
+        if (headerCount > 0)
+        {
+            foreach (var (name, value) in headers!)
+            {
+                pos += WriteString(payload[pos..], name);
+                pos += WriteString(payload[pos..], value);
+            }
+        }
+
+        record.Body.Span.CopyTo(payload[pos..]);
+        if (pos + record.Body.Length != payload.Length)
+        {
+            // The record changed between GetFrameSize and Write (e.g. headers mutated by another thread).
+            throw new InvalidOperationException("A log record changed while it was being appended.");
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], Crc32C.Compute(payload));
+    }
+
+    /// <summary>Reads a frame header. False when the length cannot belong to a valid record.</summary>
+    public static bool TryReadFrameHeader(ReadOnlySpan<byte> header, out int payloadLength, out uint crc)
+    {
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        crc = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+        if (length < MinPayloadSize || length > MaxFrameSize - FrameHeaderSize)
+        {
+            payloadLength = 0;
+            return false;
+        }
+
+        payloadLength = (int)length;
+        return true;
+    }
+
+    /// <summary>True when the payload's CRC matches and its format is known (so its fixed fields can be read).</summary>
+    public static bool IsValidPayload(ReadOnlySpan<byte> payload, uint crc) =>
+        payload.Length >= MinPayloadSize && payload[0] == FormatVersion && Crc32C.Compute(payload) == crc;
+
+    /// <summary>The offset field of a payload.</summary>
+    public static long ReadOffset(ReadOnlySpan<byte> payload) => BinaryPrimitives.ReadInt64LittleEndian(payload[OffsetField..]);
+
+    /// <summary>The UTC ticks of a payload's time stamp.</summary>
+    public static long ReadTimestampTicks(ReadOnlySpan<byte> payload) => BinaryPrimitives.ReadInt64LittleEndian(payload[TimestampField..]);
+
+    /// <summary>Decodes a payload whose CRC was checked.</summary>
+    /// <exception cref="InvalidDataException">The payload is malformed.</exception>
+    public static LogRecord Decode(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < MinPayloadSize || payload[0] != FormatVersion)
+        {
+            throw new InvalidDataException($"Unknown log record format {(payload.IsEmpty ? -1 : payload[0])} or payload too short ({payload.Length} bytes).");
+        }
+
+        var ticks = ReadTimestampTicks(payload);
+        var offsetMinutes = BinaryPrimitives.ReadInt16LittleEndian(payload[17..]);
+        var sequence = BinaryPrimitives.ReadInt64LittleEndian(payload[19..]);
+        var pos = FixedPayloadSize;
+        var key = ReadString(payload, ref pos);
+        var messageId = ReadString(payload, ref pos);
+        var contentType = ReadString(payload, ref pos);
+        var producerId = ReadString(payload, ref pos);
+        var headerCount = ReadVarInt(payload, ref pos);
+        Dictionary<string, string>? headers = null;
+        if (headerCount > 0)
+        {
+            if (headerCount > (uint)(payload.Length - pos) / 2)
+            {
+                throw new InvalidDataException($"Log record claims {headerCount} headers in {payload.Length - pos} bytes.");
+            }
+
+            headers = new Dictionary<string, string>((int)headerCount, StringComparer.Ordinal);
+            for (var i = 0; i < headerCount; i++)
+            {
+                var name = ReadString(payload, ref pos) ?? throw new InvalidDataException("Log record has a null header name.");
+                headers[name] = ReadString(payload, ref pos) ?? string.Empty;
+            }
+        }
+
+        DateTimeOffset timestamp;
+        try
+        {
+            timestamp = new DateTimeOffset(ticks, TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(offsetMinutes));
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw new InvalidDataException($"Log record has an invalid time stamp ({ticks} ticks, {offsetMinutes} minutes).", ex);
+        }
+
+        return new LogRecord
+        {
+            Offset = ReadOffset(payload),
+            Timestamp = timestamp,
+            Key = key,
+            MessageId = messageId,
+            ContentType = contentType,
+            Headers = headers,
+            ProducerId = producerId,
+            Sequence = sequence,
+            Body = payload[pos..].ToArray(),
+        };
+    }
+
+    private static int StringSize(string? value)
+    {
+        if (value is null)
+        {
+            return 1;
+        }
+
+        var bytes = Utf8.GetByteCount(value);
+        return VarIntSize((uint)bytes + 1) + bytes;
+    }
+
+    private static int VarIntSize(uint value) => value < 1u << 7 ? 1 : value < 1u << 14 ? 2 : value < 1u << 21 ? 3 : value < 1u << 28 ? 4 : 5;
+
+    private static int WriteString(Span<byte> destination, string? value)
+    {
+        if (value is null)
+        {
+            destination[0] = 0;
+            return 1;
+        }
+
+        var bytes = Utf8.GetByteCount(value);
+        var pos = WriteVarInt(destination, (uint)bytes + 1);
+        return pos + Utf8.GetBytes(value, destination[pos..]);
+    }
+
+    private static int WriteVarInt(Span<byte> destination, uint value)
+    {
+        var i = 0;
+        while (value >= 0x80)
+        {
+            destination[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        destination[i++] = (byte)value;
+        return i;
+    }
+
+    private static string? ReadString(ReadOnlySpan<byte> payload, ref int pos)
+    {
+        var encoded = ReadVarInt(payload, ref pos);
+        if (encoded == 0)
+        {
+            return null;
+        }
+
+        var length = encoded - 1;
+        if (length > (uint)(payload.Length - pos))
+        {
+            throw new InvalidDataException($"Log record string of {length} bytes overruns the payload at byte {pos}.");
+        }
+
+        var value = Utf8.GetString(payload.Slice(pos, (int)length));
+        pos += (int)length;
+        return value;
+    }
+
+    private static uint ReadVarInt(ReadOnlySpan<byte> payload, ref int pos)
+    {
+        uint result = 0;
+        for (var shift = 0; shift < 35; shift += 7)
+        {
+            if (pos >= payload.Length)
+            {
+                throw new InvalidDataException("Log record ends inside a length field.");
+            }
+
+            var b = payload[pos++];
+            result |= (uint)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return result;
+            }
+        }
+
+        throw new InvalidDataException("Log record has a malformed length field.");
+    }
+}
