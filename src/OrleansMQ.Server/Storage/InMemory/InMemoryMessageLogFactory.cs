@@ -16,7 +16,7 @@ public sealed class InMemoryMessageLogFactory : IMessageLogFactory
     /// <summary>Creates a factory.</summary>
     /// <param name="segmentBytes">
     /// Bytes (as the file log would store them) after which a new segment starts; retention deletes whole segments,
-    /// exactly like the file log with the same <c>FileLogOptions.SegmentBytes</c>.
+    /// exactly like <see cref="FileMessageLog"/> with the same <see cref="FileLogOptions.SegmentBytes"/>.
     /// </param>
     public InMemoryMessageLogFactory(long segmentBytes = DefaultSegmentBytes)
     {
