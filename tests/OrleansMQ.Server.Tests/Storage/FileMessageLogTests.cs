@@ -133,6 +133,59 @@ public sealed class FileMessageLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_failed_write_fails_the_log_until_it_is_reopened_and_loses_nothing_durable()
+    {
+        await using var factory = Factory(_directory.Path);
+        var log = (FileMessageLog)await factory.OpenAsync(Topic, 0);
+        await log.AppendAsync(TestRecords.Range(0, 3));
+
+        log.ActiveSegment.Handle.Dispose(); // the next write fails like an I/O error would
+
+        var failed = await Assert.ThrowsAsync<IOException>(async () => await log.AppendAsync(TestRecords.Range(3, 2)));
+        Assert.Contains("reopen", failed.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(3, log.HighWatermark);
+        await Assert.ThrowsAsync<IOException>(async () => await log.AppendAsync(TestRecords.Range(3, 1)));
+        await log.DisposeAsync();
+
+        await using var reopened = await factory.OpenAsync(Topic, 0);
+        Assert.Equal(3, reopened.HighWatermark);
+        Assert.Equal(3, await reopened.AppendAsync(TestRecords.Range(3, 1)));
+        Assert.Equal(4, (await TestRecords.ReadAllAsync(reopened)).Count);
+    }
+
+    [Fact]
+    public async Task Appends_are_invisible_until_the_writer_made_them_durable()
+    {
+        await using var factory = Factory(_directory.Path);
+        await using var log = await factory.OpenAsync(Topic, 0);
+        await log.AppendAsync(TestRecords.Range(0, 2));
+        using var roundStarted = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        factory.Writer.BeforeRound = () =>
+        {
+            roundStarted.Release();
+            release.Wait();
+        };
+
+        var append = log.AppendAsync(TestRecords.Range(2, 3)).AsTask();
+        await roundStarted.WaitAsync();
+
+        Assert.False(append.IsCompleted);
+        Assert.Equal(2, log.HighWatermark);
+        Assert.Equal(2, (await TestRecords.ReadAllAsync(log)).Count);
+        Assert.Empty(await log.ReadAsync(2, 10, int.MaxValue));
+        Assert.Equal(2, await log.FindOffsetAsync(TestRecords.BaseTime.AddMinutes(3)));
+        var next = log.AppendAsync(TestRecords.Range(5, 1)).AsTask(); // offsets are assigned before durability
+        factory.Writer.BeforeRound = null;
+        release.Set();
+
+        Assert.Equal(2, await append);
+        Assert.Equal(5, await next);
+        Assert.Equal(6, log.HighWatermark);
+        Assert.Equal(6, (await TestRecords.ReadAllAsync(log)).Count);
+    }
+
+    [Fact]
     public async Task Deleting_a_log_removes_its_directory()
     {
         await using var factory = Factory(_directory.Path);

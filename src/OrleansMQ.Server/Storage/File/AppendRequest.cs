@@ -24,4 +24,15 @@ internal sealed class AppendRequest(FileMessageLog log, long firstOffset, int co
     public int Length { get; } = length;
 
     public WriteChunk[] Chunks { get; } = chunks;
+
+    private int _bufferReturned;
+
+    /// <summary>Returns <see cref="Buffer"/> to the pool, once (a pooled array returned twice would be handed to two renters).</summary>
+    public void ReturnBuffer()
+    {
+        if (Interlocked.Exchange(ref _bufferReturned, 1) == 0)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(Buffer);
+        }
+    }
 }

@@ -39,6 +39,9 @@ internal sealed class FileLogWriter : IDisposable
         _thread.Start();
     }
 
+    /// <summary>Test hook: runs on the writer thread before each round is written.</summary>
+    internal Action? BeforeRound { get; set; }
+
     /// <summary>Commit rounds so far (for tests and metrics).</summary>
     public long Rounds => Interlocked.Read(ref _rounds);
 
@@ -99,15 +102,17 @@ internal sealed class FileLogWriter : IDisposable
 
             try
             {
+                BeforeRound?.Invoke();
                 Commit();
             }
             catch (Exception ex)
             {
-                // Only a bug gets here (I/O failures are handled per log); fail what is left rather than hang its callers.
+                // Only a bug gets here (I/O failures are handled per log). Fail the round's logs rather than hang their
+                // callers or let later appends land after a hole.
                 FileLogEvents.WriterFailed(_logger, ex);
                 foreach (var request in _round)
                 {
-                    request.TrySetException(ex);
+                    request.Log.OnFailed([request], ex);
                 }
             }
             finally

@@ -89,8 +89,8 @@ public sealed partial class FileMessageLog : IMessageLog
         }
     }
 
-    /// <summary>The number of segment files.</summary>
-    internal int SegmentCount => Volatile.Read(ref _segments).Length;
+    /// <summary>The segment appends go to (tests use it to inject I/O failures).</summary>
+    internal FileSegment ActiveSegment => Volatile.Read(ref _segments)[^1];
 
     /// <inheritdoc />
     /// <remarks>
@@ -141,7 +141,6 @@ public sealed partial class FileMessageLog : IMessageLog
                 }
 
                 request = Place(records, sizes, buffer, (int)total);
-                _lastAppend = request.Task;
                 try
                 {
                     _writer.Enqueue(request);
@@ -152,6 +151,8 @@ public sealed partial class FileMessageLog : IMessageLog
                     _failure ??= ex;
                     throw;
                 }
+
+                _lastAppend = request.Task;
             }
 
             buffer = null;
@@ -418,7 +419,7 @@ public sealed partial class FileMessageLog : IMessageLog
 
         foreach (var request in requests)
         {
-            ArrayPool<byte>.Shared.Return(request.Buffer);
+            request.ReturnBuffer();
             request.TrySetResult(request.FirstOffset);
         }
     }
@@ -439,7 +440,7 @@ public sealed partial class FileMessageLog : IMessageLog
 
         foreach (var request in requests)
         {
-            ArrayPool<byte>.Shared.Return(request.Buffer);
+            request.ReturnBuffer();
             request.TrySetException(new IOException($"Appending to log {Topic}/{Partition} failed: {failure.Message} The log must be reopened.", failure));
         }
     }

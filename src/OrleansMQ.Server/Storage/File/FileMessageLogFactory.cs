@@ -44,6 +44,9 @@ public sealed class FileMessageLogFactory : IMessageLogFactory, IAsyncDisposable
         _writer = new FileLogWriter(_options, _logger);
     }
 
+    /// <summary>The writer thread shared by this factory's logs.</summary>
+    internal FileLogWriter Writer => _writer;
+
     /// <summary>The writer thread's commit rounds so far.</summary>
     internal long CommitRounds => _writer.Rounds;
 
