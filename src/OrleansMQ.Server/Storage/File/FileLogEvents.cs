@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+
+namespace OrleansMQ.Server.Storage;
+
+/// <summary>Log messages of the file log. Event ids 3100–3199 are reserved for storage.</summary>
+internal static partial class FileLogEvents
+{
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Debug,
+        Message = "Opened log {Topic}/{Partition}: offsets {LowWatermark}..{HighWatermark}, {Segments} segment(s), {Bytes} bytes, recovered in {ElapsedMs} ms")]
+    public static partial void Opened(ILogger logger, string topic, int partition, long lowWatermark, long highWatermark, int segments, long bytes, long elapsedMs);
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning,
+        Message = "Log {Topic}/{Partition}: cut the torn or invalid tail of '{Path}' at byte {Position} ({Reason}); {CutBytes} byte(s) dropped, appends continue at offset {NextOffset}")]
+    public static partial void TailCut(ILogger logger, string topic, int partition, string path, long position, string reason, long cutBytes, long nextOffset);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Error,
+        Message = "Log {Topic}/{Partition}: sealed segment '{Path}' is corrupt from offset {Offset} ({Reason}); reads of those records will fail until retention deletes the segment")]
+    public static partial void SealedSegmentCorrupt(ILogger logger, string topic, int partition, string path, long offset, string reason);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Error,
+        Message = "Log {Topic}/{Partition}: a write failed; pending appends fail and the log must be reopened")]
+    public static partial void WriteFailed(ILogger logger, Exception exception, string topic, int partition);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Critical, Message = "The file log writer failed unexpectedly; the commit round's appends fail")]
+    public static partial void WriterFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Information,
+        Message = "Log {Topic}/{Partition}: retention deleted {Segments} segment(s); the log now starts at offset {LowWatermark}")]
+    public static partial void RetentionDeleted(ILogger logger, string topic, int partition, int segments, long lowWatermark);
+
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Could not delete segment file '{Path}'")]
+    public static partial void SegmentDeleteFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "Log {Topic}/{Partition}: removed empty trailing segment file '{Path}'")]
+    public static partial void EmptySegmentRemoved(ILogger logger, string topic, int partition, string path);
+}

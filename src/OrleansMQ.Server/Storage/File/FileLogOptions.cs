@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Options;
+
+namespace OrleansMQ.Server.Storage;
+
+/// <summary>Options of the file segment log (<see cref="FileMessageLogFactory"/>).</summary>
+public sealed class FileLogOptions
+{
+    /// <summary>The default <see cref="SegmentBytes"/>: 64 MiB.</summary>
+    public const long DefaultSegmentBytes = 64L * 1024 * 1024;
+
+    /// <summary>The default <see cref="MaxBytesPerCommit"/>: 4 MiB.</summary>
+    public const int DefaultMaxBytesPerCommit = 4 * 1024 * 1024;
+
+    /// <summary>The default <see cref="IndexIntervalBytes"/>: 4 KiB.</summary>
+    public const int DefaultIndexIntervalBytes = 4 * 1024;
+
+    /// <summary>
+    /// The root directory. Partition logs live in <c>{DataDirectory}/topics/{topic}/{partition}/{baseOffset:D20}.log</c>.
+    /// Required.
+    /// </summary>
+    public string DataDirectory { get; set; } = string.Empty;
+
+    /// <summary>
+    /// Size in bytes after which a new segment file starts (a record never straddles two segments, so a segment can be
+    /// larger when one record alone exceeds it). Retention deletes whole segments, so this is also its granularity.
+    /// Default 64 MiB; at least 1 KiB.
+    /// </summary>
+    public long SegmentBytes { get; set; } = DefaultSegmentBytes;
+
+    /// <summary>
+    /// Upper bound of bytes written per commit round (one fsync per touched file). Bounds the latency added to the appends
+    /// that wait behind a large round; a single append larger than this still goes in one round. Default 4 MiB; at least 4 KiB.
+    /// </summary>
+    public int MaxBytesPerCommit { get; set; } = DefaultMaxBytesPerCommit;
+
+    /// <summary>When appended data is forced to disk. Default <see cref="FsyncPolicy.Always"/>.</summary>
+    public FsyncPolicy FsyncPolicy { get; set; } = FsyncPolicy.Always;
+
+    /// <summary>
+    /// Bytes between two entries of the in-memory sparse offset index: a read scans at most about this much before reaching
+    /// its first record. Default 4 KiB; between 256 bytes and 1 MiB.
+    /// </summary>
+    public int IndexIntervalBytes { get; set; } = DefaultIndexIntervalBytes;
+}
+
+/// <summary>Validates <see cref="FileLogOptions"/>.</summary>
+public sealed class FileLogOptionsValidator : IValidateOptions<FileLogOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, FileLogOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            failures.Add($"{nameof(FileLogOptions)}.{nameof(FileLogOptions.DataDirectory)} is required.");
+        }
+
+        if (options.SegmentBytes < 1024)
+        {
+            failures.Add($"{nameof(FileLogOptions)}.{nameof(FileLogOptions.SegmentBytes)} is {options.SegmentBytes}; it must be at least 1024.");
+        }
+
+        if (options.MaxBytesPerCommit < 4096)
+        {
+            failures.Add($"{nameof(FileLogOptions)}.{nameof(FileLogOptions.MaxBytesPerCommit)} is {options.MaxBytesPerCommit}; it must be at least 4096.");
+        }
+
+        if (options.IndexIntervalBytes is < 256 or > 1024 * 1024)
+        {
+            failures.Add($"{nameof(FileLogOptions)}.{nameof(FileLogOptions.IndexIntervalBytes)} is {options.IndexIntervalBytes}; it must be between 256 and 1048576.");
+        }
+
+        if (!Enum.IsDefined(options.FsyncPolicy))
+        {
+            failures.Add($"{nameof(FileLogOptions)}.{nameof(FileLogOptions.FsyncPolicy)} has the unknown value {options.FsyncPolicy}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

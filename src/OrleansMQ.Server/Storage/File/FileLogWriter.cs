@@ -1,0 +1,238 @@
+using Microsoft.Extensions.Logging;
+
+namespace OrleansMQ.Server.Storage;
+
+/// <summary>
+/// The group-commit writer shared by every <see cref="FileMessageLog"/> of a factory: one dedicated thread (never a
+/// thread-pool or Orleans scheduler thread, which must not block in fsync) drains the queue of pending appends of all
+/// partitions in rounds of at most <see cref="FileLogOptions.MaxBytesPerCommit"/> bytes, writes them with positional
+/// gather writes, fsyncs each touched file once per round, and only then completes the appends (asynchronously, so no
+/// caller continuation runs on this thread).
+/// </summary>
+/// <remarks>
+/// Per log, requests are written and completed in queue order, which is offset order. Within a log's share of a round,
+/// a segment is fsynced before the next segment receives any byte: recovery relies on that (see <see cref="FileMessageLog"/>).
+/// </remarks>
+internal sealed class FileLogWriter : IDisposable
+{
+    // pwritev accepts at most IOV_MAX (1024 on Linux) buffers per call.
+    private const int MaxGatherBuffers = 512;
+
+    private readonly object _gate = new();
+    private readonly Queue<AppendRequest> _queue = new();
+    private readonly List<AppendRequest> _round = [];
+    private readonly List<FileMessageLog> _roundLogs = [];
+    private readonly List<ReadOnlyMemory<byte>> _gather = [];
+    private readonly int _maxBytesPerCommit;
+    private readonly bool _fsync;
+    private readonly ILogger _logger;
+    private readonly Thread _thread;
+    private bool _stopping;
+    private long _rounds;
+
+    public FileLogWriter(FileLogOptions options, ILogger logger)
+    {
+        _maxBytesPerCommit = options.MaxBytesPerCommit;
+        _fsync = options.FsyncPolicy == FsyncPolicy.Always;
+        _logger = logger;
+        _thread = new Thread(Run) { IsBackground = true, Name = "OrleansMQ file log writer" };
+        _thread.Start();
+    }
+
+    /// <summary>Test hook: runs on the writer thread before each round is written.</summary>
+    internal Action? BeforeRound { get; set; }
+
+    /// <summary>Commit rounds so far (for tests and metrics).</summary>
+    public long Rounds => Interlocked.Read(ref _rounds);
+
+    /// <summary>Queues <paramref name="request"/>. Called under the log's lock, so per log the queue order is offset order.</summary>
+    /// <exception cref="ObjectDisposedException">The writer was stopped.</exception>
+    public void Enqueue(AppendRequest request)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_stopping, this);
+            _queue.Enqueue(request);
+            if (_queue.Count == 1)
+            {
+                Monitor.Pulse(_gate);
+            }
+        }
+    }
+
+    /// <summary>Writes what is queued, then stops the thread.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+            Monitor.PulseAll(_gate);
+        }
+
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            lock (_gate)
+            {
+                while (_queue.Count == 0)
+                {
+                    if (_stopping)
+                    {
+                        return;
+                    }
+
+                    Monitor.Wait(_gate);
+                }
+
+                long bytes = 0;
+                while (_queue.Count > 0 && (_round.Count == 0 || bytes + _queue.Peek().Length <= _maxBytesPerCommit))
+                {
+                    var request = _queue.Dequeue();
+                    bytes += request.Length;
+                    _round.Add(request);
+                }
+            }
+
+            try
+            {
+                BeforeRound?.Invoke();
+                Commit();
+            }
+            catch (Exception ex)
+            {
+                // Only a bug gets here (I/O failures are handled per log). Fail the round's logs rather than hang their
+                // callers or let later appends land after a hole.
+                FileLogEvents.WriterFailed(_logger, ex);
+                foreach (var request in _round)
+                {
+                    request.Log.OnFailed([request], ex);
+                }
+            }
+            finally
+            {
+                foreach (var log in _roundLogs)
+                {
+                    log.RoundRequests.Clear();
+                }
+
+                _roundLogs.Clear();
+                _round.Clear();
+                _gather.Clear();
+                Interlocked.Increment(ref _rounds);
+            }
+        }
+    }
+
+    private void Commit()
+    {
+        foreach (var request in _round)
+        {
+            if (request.Log.RoundRequests.Count == 0)
+            {
+                _roundLogs.Add(request.Log);
+            }
+
+            request.Log.RoundRequests.Add(request);
+        }
+
+        foreach (var log in _roundLogs)
+        {
+            var requests = log.RoundRequests;
+            if (log.Failure is { } failure)
+            {
+                // Writing after a failed write would leave a hole; the log has to be reopened anyway.
+                log.OnFailed(requests, failure);
+                continue;
+            }
+
+            try
+            {
+                Write(requests);
+            }
+            catch (Exception ex)
+            {
+                _gather.Clear();
+                log.OnFailed(requests, ex);
+                continue;
+            }
+
+            log.OnDurable(requests);
+        }
+    }
+
+    // Writes one log's requests: contiguous chunks of a segment go out as one gather write; a segment is flushed before
+    // the next one is written to, and at the end.
+    private void Write(List<AppendRequest> requests)
+    {
+        FileSegment? segment = null;
+        long gatherPosition = 0, nextPosition = 0;
+        foreach (var request in requests)
+        {
+            foreach (var chunk in request.Chunks)
+            {
+                if (!ReferenceEquals(chunk.Segment, segment) || chunk.FilePosition != nextPosition || _gather.Count == MaxGatherBuffers)
+                {
+                    WriteGathered(segment, gatherPosition);
+                    if (segment is not null && !ReferenceEquals(chunk.Segment, segment))
+                    {
+                        Flush(segment);
+                    }
+
+                    segment = chunk.Segment;
+                    gatherPosition = chunk.FilePosition;
+                }
+
+                _gather.Add(new ReadOnlyMemory<byte>(request.Buffer, chunk.BufferOffset, chunk.Length));
+                nextPosition = chunk.FilePosition + chunk.Length;
+            }
+        }
+
+        WriteGathered(segment, gatherPosition);
+        if (segment is not null)
+        {
+            Flush(segment);
+        }
+    }
+
+    private void WriteGathered(FileSegment? segment, long position)
+    {
+        if (_gather.Count == 0)
+        {
+            return;
+        }
+
+        if (_gather.Count == 1)
+        {
+            RandomAccess.Write(segment!.Handle, _gather[0].Span, position);
+        }
+        else
+        {
+            RandomAccess.Write(segment!.Handle, _gather, position);
+        }
+
+        _gather.Clear();
+    }
+
+    private void Flush(FileSegment segment)
+    {
+        if (!_fsync)
+        {
+            return;
+        }
+
+        RandomAccess.FlushToDisk(segment.Handle);
+        if (segment.NeedsDirectorySync)
+        {
+            // A new segment's directory entry must be durable before its records are acknowledged.
+            DirectorySync.Flush(Path.GetDirectoryName(segment.Path)!);
+            segment.NeedsDirectorySync = false;
+        }
+    }
+}
