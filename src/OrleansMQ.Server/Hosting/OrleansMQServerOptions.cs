@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OrleansMQ.Server.Storage;
 
 namespace OrleansMQ.Server.Hosting;
 
@@ -28,6 +29,12 @@ public sealed class OrleansMQServerOptions
 
     /// <summary>File log: roll to a new segment file after this many bytes. Retention deletes whole segments. Default 64 MiB.</summary>
     public long LogSegmentBytes { get; set; } = 64L << 20;
+
+    /// <summary>
+    /// File log: when to fsync. <see cref="FsyncPolicy.Always"/> (default) acknowledges a publish only after it is on disk;
+    /// <see cref="FsyncPolicy.Never"/> leaves flushing to the OS (faster, but a machine crash can lose acknowledged messages).
+    /// </summary>
+    public FsyncPolicy Fsync { get; set; } = FsyncPolicy.Always;
 
     /// <summary>How often partitions apply retention. Default 1 minute.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(1);

@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime.Hosting;
-using Orleans.Serialization;
 using OrleansMQ.Server.Hosting;
 using OrleansMQ.Server.Storage;
 
@@ -35,7 +34,9 @@ public static class OrleansMQSiloBuilderExtensions
             return o.LogStorage switch
             {
                 LogStorageKind.InMemory => new InMemoryMessageLogFactory(Math.Min(o.LogSegmentBytes, InMemoryMessageLogFactory.DefaultSegmentBytes)),
-                _ => ActivatorUtilities.CreateInstance<FileMessageLogFactory>(sp, new FileLogOptions { DataDirectory = Path.Combine(o.DataDirectory, "log"), SegmentBytes = o.LogSegmentBytes }),
+                _ => new FileMessageLogFactory(
+                    Options.Create(new FileLogOptions { DataDirectory = Path.Combine(o.DataDirectory, "log"), SegmentBytes = o.LogSegmentBytes, FsyncPolicy = o.Fsync }),
+                    sp.GetService<Microsoft.Extensions.Logging.ILogger<FileMessageLogFactory>>()),
             };
         });
 
@@ -49,7 +50,7 @@ public static class OrleansMQSiloBuilderExtensions
                 return o.StateStorage switch
                 {
                     LogStorageKind.InMemory => (Orleans.Storage.IGrainStorage)ActivatorUtilities.CreateInstance<Orleans.Storage.MemoryGrainStorage>(sp, name, new Orleans.Configuration.MemoryGrainStorageOptions()),
-                    _ => new FileGrainStorage(name, new FileGrainStorageOptions { Directory = Path.Combine(o.DataDirectory, "state") }, sp.GetRequiredService<Serializer>()),
+                    _ => ActivatorUtilities.CreateInstance<FileGrainStorage>(sp, name, new FileGrainStorageOptions { RootDirectory = Path.Combine(o.DataDirectory, "state") }),
                 };
             });
         }

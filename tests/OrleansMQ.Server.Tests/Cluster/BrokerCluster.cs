@@ -46,8 +46,6 @@ public sealed class BrokerCluster : IAsyncDisposable
                 o.MaxReceiveWait = TimeSpan.FromSeconds(2);
                 o.RetentionInterval = TimeSpan.FromSeconds(1);
                 o.LogSegmentBytes = 16 * 1024;
-                o.LogStorage = LogStorageKind.InMemory;
-                o.StateStorage = LogStorageKind.InMemory;
                 configure?.Invoke(o);
             });
             silo.Services.AddOrleansMQClient();

@@ -19,8 +19,8 @@ internal sealed class FileLogWriter : IDisposable
     private const int MaxGatherBuffers = 512;
 
     private readonly object _gate = new();
-    private readonly Queue<AppendRequest> _queue = new();
-    private readonly List<AppendRequest> _round = [];
+    private readonly Queue<PendingAppend> _queue = new();
+    private readonly List<PendingAppend> _round = [];
     private readonly List<FileMessageLog> _roundLogs = [];
     private readonly List<ReadOnlyMemory<byte>> _gather = [];
     private readonly int _maxBytesPerCommit;
@@ -47,7 +47,7 @@ internal sealed class FileLogWriter : IDisposable
 
     /// <summary>Queues <paramref name="request"/>. Called under the log's lock, so per log the queue order is offset order.</summary>
     /// <exception cref="ObjectDisposedException">The writer was stopped.</exception>
-    public void Enqueue(AppendRequest request)
+    public void Enqueue(PendingAppend request)
     {
         lock (_gate)
         {
@@ -169,7 +169,7 @@ internal sealed class FileLogWriter : IDisposable
 
     // Writes one log's requests: contiguous chunks of a segment go out as one gather write; a segment is flushed before
     // the next one is written to, and at the end.
-    private void Write(List<AppendRequest> requests)
+    private void Write(List<PendingAppend> requests)
     {
         FileSegment? segment = null;
         long gatherPosition = 0, nextPosition = 0;

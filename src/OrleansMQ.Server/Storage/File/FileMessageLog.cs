@@ -131,7 +131,7 @@ public sealed partial class FileMessageLog : IMessageLog
             var guessedFirst = Volatile.Read(ref _nextOffset);
             Encode(records, sizes, buffer, guessedFirst);
 
-            AppendRequest request;
+            PendingAppend request;
             lock (_sync)
             {
                 ThrowIfCannotAppend();
@@ -402,7 +402,7 @@ public sealed partial class FileMessageLog : IMessageLog
     public ValueTask DisposeAsync() => new(CloseAsync());
 
     /// <summary>Called by the writer thread once <paramref name="requests"/> (this log's, in order) are durable.</summary>
-    internal void OnDurable(List<AppendRequest> requests)
+    internal void OnDurable(List<PendingAppend> requests)
     {
         lock (_sync)
         {
@@ -425,7 +425,7 @@ public sealed partial class FileMessageLog : IMessageLog
     }
 
     /// <summary>Called by the writer thread when <paramref name="requests"/> could not be made durable.</summary>
-    internal void OnFailed(List<AppendRequest> requests, Exception exception)
+    internal void OnFailed(List<PendingAppend> requests, Exception exception)
     {
         Exception failure;
         lock (_sync)
@@ -458,7 +458,7 @@ public sealed partial class FileMessageLog : IMessageLog
     }
 
     /// <summary>This log's requests in the writer's current commit round (writer thread only).</summary>
-    internal List<AppendRequest> RoundRequests { get; } = [];
+    internal List<PendingAppend> RoundRequests { get; } = [];
 
     private async ValueTask<long> AppendNothing()
     {
@@ -476,7 +476,7 @@ public sealed partial class FileMessageLog : IMessageLog
     }
 
     // Assigns offsets and file positions, rolling segments as needed. Runs under _sync; the frames are already encoded.
-    private AppendRequest Place(IReadOnlyList<LogRecord> records, int[] sizes, byte[] buffer, int total)
+    private PendingAppend Place(IReadOnlyList<LogRecord> records, int[] sizes, byte[] buffer, int total)
     {
         var count = records.Count;
         var first = _nextOffset;
@@ -539,7 +539,7 @@ public sealed partial class FileMessageLog : IMessageLog
 
         _nextOffset += count;
         _totalBytes += total;
-        return new AppendRequest(this, first, count, buffer, total, [.. chunks]);
+        return new PendingAppend(this, first, count, buffer, total, [.. chunks]);
     }
 
     private static void Encode(IReadOnlyList<LogRecord> records, int[] sizes, byte[] buffer, long firstOffset)

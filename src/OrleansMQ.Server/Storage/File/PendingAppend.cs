@@ -7,7 +7,7 @@ internal readonly record struct WriteChunk(FileSegment Segment, long FilePositio
 /// One <see cref="FileMessageLog.AppendAsync"/> call on its way through the <see cref="FileLogWriter"/>: the encoded frames
 /// (a pooled buffer, returned by the writer), where they go, and the completion the caller awaits.
 /// </summary>
-internal sealed class AppendRequest(FileMessageLog log, long firstOffset, int count, byte[] buffer, int length, WriteChunk[] chunks)
+internal sealed class PendingAppend(FileMessageLog log, long firstOffset, int count, byte[] buffer, int length, WriteChunk[] chunks)
     : TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously)
 {
     public FileMessageLog Log { get; } = log;
