@@ -146,4 +146,27 @@ public sealed class PublishConsumeTests(SharedClusterFixture fixture)
         Assert.Equal(0, (await mq.Admin.GetPartitionsAsync(topic))[0].HighWatermark);
         Assert.Equal(0, (await mq.Admin.GetSubscriptionStatsAsync(topic, "s"))[0].AckFloor);
     }
+
+    [Fact]
+    public async Task Messages_older_than_the_retention_age_are_deleted_by_whole_segments()
+    {
+        var topic = TestNames.Unique("aged");
+        var mq = Broker.Client;
+        await mq.Admin.CreateTopicAsync(topic, new TopicSpec { Retention = new RetentionPolicy { MaxAge = TimeSpan.FromHours(1) } });
+        await using var producer = mq.CreateProducer(topic);
+        var body = new byte[1000];
+        await producer.PublishBatchAsync(Enumerable.Range(0, 60).Select(_ => new Message(body)));
+        Broker.Time.Advance(TimeSpan.FromMinutes(30));
+        await producer.PublishBatchAsync(Enumerable.Range(0, 60).Select(_ => new Message(body)));
+
+        // Nothing is an hour old yet.
+        var young = (await mq.Admin.GetPartitionsAsync(topic))[0];
+        Assert.Equal(0, young.LowWatermark);
+
+        // 45 minutes later the first 60 are past the limit: their segments go, the younger ones stay.
+        Broker.Time.Advance(TimeSpan.FromMinutes(45));
+        var aged = await Eventually.ReturnsAsync(() => mq.Admin.GetPartitionsAsync(topic), p => p[0].LowWatermark > 0, because: "age retention runs every second in the test cluster");
+        Assert.InRange(aged[0].LowWatermark, 1, 60);
+        Assert.Equal(120, aged[0].HighWatermark);
+    }
 }
