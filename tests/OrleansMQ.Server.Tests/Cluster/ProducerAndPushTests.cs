@@ -126,4 +126,27 @@ public sealed class ProducerAndPushTests(SharedClusterFixture fixture)
         var stats = await Broker.Client.Admin.GetSubscriptionStatsAsync(topic, "from-time");
         Assert.Equal(5, stats[0].AckFloor);
     }
+
+    [Fact]
+    public async Task Grains_inside_the_silo_use_the_client_library_to_publish()
+    {
+        var source = TestNames.Unique("source");
+        var target = TestNames.Unique("target");
+        var mq = Broker.Client;
+        await mq.Admin.CreateTopicAsync(source);
+        await mq.Admin.CreateTopicAsync(target);
+        await mq.Admin.CreateSubscriptionAsync(source, "forward", new SubscriptionSpec { Type = SubscriptionType.Exclusive, Start = StartPosition.Earliest });
+        await mq.Admin.CreateSubscriptionAsync(target, "check", new SubscriptionSpec { Type = SubscriptionType.Exclusive, Start = StartPosition.Earliest });
+        await mq.Admin.SetSubscriberAsync(source, "forward", Broker.Grains.GetGrain<IForwardingGrain>(target));
+
+        await using (var producer = mq.CreateProducer(source))
+        {
+            await producer.PublishBatchAsync(new[] { "a", "b", "c" }.Select(t => Message.FromText(t, key: "k")));
+        }
+
+        await using var consumer = mq.CreateConsumer(target, "check");
+        await using var e = consumer.ConsumeAsync().GetAsyncEnumerator();
+        var got = await Eventually.TakeAsync(e, 3, ack: true);
+        Assert.Equal(["A", "B", "C"], got.Select(d => d.BodyAsString()));
+    }
 }
