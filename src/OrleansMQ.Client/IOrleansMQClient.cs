@@ -15,6 +15,9 @@ public interface IOrleansMQClient
     /// <summary>A competing consumer of a queue (its Shared subscription).</summary>
     IConsumer CreateQueueConsumer(string queue, ConsumerOptions? options = null);
 
+    /// <summary>A producer that publishes through an exchange (routing key + bindings decide the topics and queues).</summary>
+    IExchangeProducer CreateExchangeProducer(string exchange, ProducerOptions? options = null);
+
     /// <summary>Publishes one message through a shared, cached producer for the topic.</summary>
     ValueTask<PublishReceipt> PublishAsync(string topic, Message message, CancellationToken cancellationToken = default);
 }

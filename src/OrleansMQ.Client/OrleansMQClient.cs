@@ -23,6 +23,9 @@ internal sealed class OrleansMQClient : IOrleansMQClient, IAsyncDisposable
     public IConsumer CreateConsumer(string topic, string subscription, ConsumerOptions? options = null) =>
         new Consumer(_grains, _topics, topic, subscription, options ?? new ConsumerOptions());
 
+    public IExchangeProducer CreateExchangeProducer(string exchange, ProducerOptions? options = null) =>
+        new ExchangeProducer(_grains, exchange, options ?? new ProducerOptions());
+
     public IConsumer CreateQueueConsumer(string queue, ConsumerOptions? options = null) => CreateConsumer(queue, IOrleansMQAdmin.QueueSubscription, options);
 
     public ValueTask<PublishReceipt> PublishAsync(string topic, Message message, CancellationToken cancellationToken = default)

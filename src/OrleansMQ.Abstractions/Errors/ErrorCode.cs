@@ -31,4 +31,6 @@ public enum ErrorCode
     OutOfOrderSequence = 12,
     /// <summary>The operation does not apply to this subscription type.</summary>
     InvalidOperation = 13,
+    /// <summary>No binding of the exchange matched the message and the exchange has no alternate.</summary>
+    Unroutable = 14,
 }

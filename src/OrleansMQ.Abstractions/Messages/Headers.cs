@@ -23,4 +23,10 @@ public static class Headers
 
     /// <summary>Set to "true" on messages re-driven from a dead-letter topic.</summary>
     public const string Redriven = "omq-redriven";
+
+    /// <summary>Set on messages routed through an exchange: the routing key they were published with.</summary>
+    public const string RoutingKey = "omq-routing-key";
+
+    /// <summary>Set on messages routed through an exchange: the exchange's name.</summary>
+    public const string Exchange = "omq-exchange";
 }

@@ -44,6 +44,21 @@ public interface IOrleansMQAdmin
     /// <summary>Attaches a subscriber grain that the broker pushes to (null detaches).</summary>
     Task SetSubscriberAsync(string topic, string subscription, IMessageConsumerGrain? subscriber, CancellationToken cancellationToken = default);
 
+    /// <summary>Creates an exchange (idempotent for the same definition).</summary>
+    Task<ExchangeInfo> CreateExchangeAsync(string exchange, ExchangeSpec? spec = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The exchange with its bindings. <see cref="ErrorCode.NotFound"/> when it does not exist.</summary>
+    Task<ExchangeInfo> GetExchangeAsync(string exchange, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes an exchange (its destinations are untouched).</summary>
+    Task DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default);
+
+    /// <summary>Binds an exchange to a topic or queue. When it returns, every later publish on every silo routes by it.</summary>
+    Task<ExchangeInfo> BindAsync(string exchange, Binding binding, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a binding. When it returns, no later publish routes by it.</summary>
+    Task<ExchangeInfo> UnbindAsync(string exchange, Binding binding, CancellationToken cancellationToken = default);
+
     /// <summary>The subscription every queue has.</summary>
     public const string QueueSubscription = "queue";
 }

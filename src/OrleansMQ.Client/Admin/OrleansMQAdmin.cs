@@ -112,4 +112,27 @@ internal sealed class OrleansMQAdmin(IGrainFactory grains, TopicCache topics) : 
             ? info
             : throw new OrleansMQException(ErrorCode.NotFound, $"Subscription '{subscription}' on topic '{topic}' does not exist.");
     }
+
+    public Task<ExchangeInfo> CreateExchangeAsync(string exchange, ExchangeSpec? spec = null, CancellationToken cancellationToken = default) =>
+        Exchange(exchange).CreateAsync(spec ?? new ExchangeSpec()).WaitAsync(cancellationToken);
+
+    public async Task<ExchangeInfo> GetExchangeAsync(string exchange, CancellationToken cancellationToken = default) =>
+        await Exchange(exchange).TryGetAsync().WaitAsync(cancellationToken).ConfigureAwait(false) ?? throw OrleansMQException.NotFound("Exchange", exchange);
+
+    public Task DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default) =>
+        Exchange(exchange).DeleteAsync().WaitAsync(cancellationToken);
+
+    public Task<ExchangeInfo> BindAsync(string exchange, Binding binding, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        return Exchange(exchange).BindAsync(binding).WaitAsync(cancellationToken);
+    }
+
+    public Task<ExchangeInfo> UnbindAsync(string exchange, Binding binding, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        return Exchange(exchange).UnbindAsync(binding).WaitAsync(cancellationToken);
+    }
+
+    private IExchangeGrain Exchange(string exchange) => grains.GetGrain<IExchangeGrain>(Names.Validate(exchange, "exchange"));
 }

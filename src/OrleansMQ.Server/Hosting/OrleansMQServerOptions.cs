@@ -42,6 +42,12 @@ public sealed class OrleansMQServerOptions
     /// <summary>Most messages pushed to a subscriber grain per call. Default 100.</summary>
     public int PushBatchSize { get; set; } = 100;
 
+    /// <summary>
+    /// How long a router may use its cached copy of an exchange's bindings. Binding changes complete only after this
+    /// long, so every publish that starts after a bind/unbind returns sees it, on every silo. Default 1 s.
+    /// </summary>
+    public TimeSpan RoutingCacheTtl { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How many recent sequence numbers per idempotent producer a partition remembers (the de-duplication window). Default 10,000.</summary>
     public int ProducerWindow { get; set; } = 10_000;
 }
@@ -83,6 +89,11 @@ internal sealed class OrleansMQServerOptionsValidator : IValidateOptions<Orleans
         if (options.ProducerWindow is < 1 or > 1_000_000)
         {
             errors.Add($"OrleansMQ: ProducerWindow is {options.ProducerWindow}; it must be 1–1000000.");
+        }
+
+        if (options.RoutingCacheTtl < TimeSpan.FromMilliseconds(10) || options.RoutingCacheTtl > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"OrleansMQ: RoutingCacheTtl is {options.RoutingCacheTtl}; it must be 10 ms – 1 min.");
         }
 
         if (options.RetentionInterval < TimeSpan.FromSeconds(1))

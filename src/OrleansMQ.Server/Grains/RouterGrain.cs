@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using OrleansMQ.Grains;
+using OrleansMQ.Server.Hosting;
+using OrleansMQ.Server.Routing;
+
+namespace OrleansMQ.Server.Grains;
+
+/// <summary>
+/// Routes through one exchange (its key). A stateless worker, so every silo routes locally with its own cached copy of
+/// the bindings and topic metadata (each valid for <see cref="OrleansMQServerOptions.RoutingCacheTtl"/>), then appends
+/// straight to the destination partitions.
+/// </summary>
+[StatelessWorker]
+[GrainType("omq.router")]
+internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options) : Grain, IRouterGrain
+{
+    private const int MaxHops = 3;
+    private readonly TimeSpan _ttl = options.Value.RoutingCacheTtl;
+    private readonly Dictionary<string, (TopicInfo Topic, long LoadedAt)> _topics = new(StringComparer.Ordinal);
+    private RoutingTable? _table;
+    private long _tableLoadedAt;
+    private int _roundRobin;
+
+    public async Task<RoutedReceipt[]> RouteAsync(IReadOnlyList<RoutedMessage> messages, int hops = 0)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var exchange = this.GetPrimaryKeyString();
+        var table = await GetTableAsync(exchange);
+        var results = new RoutedReceipt[messages.Count];
+        var deliveries = new List<TopicReceipt>[messages.Count];
+        var byTopic = new Dictionary<string, List<(int Index, Message Message)>>(StringComparer.Ordinal);
+        var unroutable = new List<int>();
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var (routingKey, message) = messages[i];
+            ArgumentNullException.ThrowIfNull(routingKey);
+            ArgumentNullException.ThrowIfNull(message);
+            var destinations = table.Route(routingKey, message.Headers);
+            deliveries[i] = new List<TopicReceipt>(destinations.Length);
+            if (destinations.Length == 0)
+            {
+                unroutable.Add(i);
+                continue;
+            }
+
+            var stamped = Stamp(message, exchange, routingKey);
+            foreach (var topic in destinations)
+            {
+                if (!byTopic.TryGetValue(topic, out var list))
+                {
+                    byTopic[topic] = list = [];
+                }
+
+                list.Add((i, stamped));
+            }
+        }
+
+        var spec = table.Exchange.Spec;
+        var errors = new OrleansMQException?[messages.Count];
+        if (unroutable.Count > 0 && spec.AlternateTopic is null && spec.AlternateExchange is null)
+        {
+            foreach (var i in unroutable)
+            {
+                errors[i] = new OrleansMQException(ErrorCode.Unroutable,
+                    $"Exchange '{exchange}' ({spec.Type}) has no binding for routing key '{messages[i].RoutingKey}' and no alternate; the message was not published.");
+            }
+
+            unroutable.Clear();
+        }
+
+        if (unroutable.Count > 0 && spec.AlternateTopic is { } alternateTopic)
+        {
+            if (!byTopic.TryGetValue(alternateTopic, out var list))
+            {
+                byTopic[alternateTopic] = list = [];
+            }
+
+            foreach (var i in unroutable)
+            {
+                list.Add((i, Stamp(messages[i].Message, exchange, messages[i].RoutingKey)));
+            }
+        }
+
+        // Check every message against every destination's limits before appending anywhere, so a bad message is
+        // refused as a whole (and alone) instead of landing in some destinations only.
+        var topics = new Dictionary<string, TopicInfo>(StringComparer.Ordinal);
+        foreach (var (topic, items) in byTopic)
+        {
+            var info = topics[topic] = await GetTopicAsync(topic);
+            foreach (var (index, message) in items)
+            {
+                try
+                {
+                    MessageLimits.Validate(message, topic, info.Spec.MaxMessageBytes);
+                }
+                catch (OrleansMQException ex)
+                {
+                    errors[index] ??= ex;
+                }
+            }
+        }
+
+        foreach (var items in byTopic.Values)
+        {
+            items.RemoveAll(x => errors[x.Index] is not null);
+        }
+
+        await Task.WhenAll(byTopic.Where(kv => kv.Value.Count > 0).Select(kv => AppendToTopicAsync(topics[kv.Key], kv.Value, deliveries)));
+
+        if (unroutable.Count > 0 && spec.AlternateExchange is { } alternateExchange)
+        {
+            if (hops >= MaxHops)
+            {
+                foreach (var i in unroutable)
+                {
+                    errors[i] = new OrleansMQException(ErrorCode.Unroutable, $"Exchange '{exchange}': gave up after {MaxHops} alternate exchanges (a loop?).");
+                }
+            }
+            else
+            {
+                var forwarded = await GrainFactory.GetGrain<IRouterGrain>(alternateExchange).RouteAsync([.. unroutable.Select(i => messages[i])], hops + 1);
+                for (var j = 0; j < unroutable.Count; j++)
+                {
+                    deliveries[unroutable[j]].AddRange(forwarded[j].Deliveries);
+                    if (forwarded[j].Error is { } code)
+                    {
+                        errors[unroutable[j]] = new OrleansMQException(code, forwarded[j].ErrorMessage ?? code.ToString());
+                    }
+                }
+            }
+        }
+
+        var alternates = unroutable.ToHashSet();
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = errors[i] is { } error
+                ? new RoutedReceipt { Deliveries = [], Error = error.Code, ErrorMessage = error.Message }
+                : new RoutedReceipt { Deliveries = deliveries[i], Alternate = alternates.Contains(i) };
+        }
+
+        return results;
+    }
+
+    private static Message Stamp(Message message, string exchange, string routingKey)
+    {
+        var headers = message.Headers is null ? new Dictionary<string, string>(2) : new Dictionary<string, string>(message.Headers, StringComparer.Ordinal);
+        headers[Headers.Exchange] = exchange;
+        headers[Headers.RoutingKey] = routingKey;
+        return message with { Headers = headers };
+    }
+
+    private async Task AppendToTopicAsync(TopicInfo info, List<(int Index, Message Message)> items, List<TopicReceipt>[] deliveries)
+    {
+        var topic = info.Name;
+        var partitions = info.Spec.Partitions;
+        var sticky = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)partitions);
+        var byPartition = items.GroupBy(x => x.Message.Key is { } key ? Partitioner.ForKey(key, partitions) : sticky);
+        await Task.WhenAll(byPartition.Select(async group =>
+        {
+            var batch = group.ToList();
+            var receipts = await GrainFactory.GetGrain<IPartitionGrain>(GrainKeys.Partition(topic, group.Key))
+                .AppendAsync(new AppendRequest { Messages = [.. batch.Select(x => x.Message)] });
+            for (var j = 0; j < batch.Count; j++)
+            {
+                deliveries[batch[j].Index].Add(new TopicReceipt(topic, receipts[j]));
+            }
+        }));
+    }
+
+    private async Task<RoutingTable> GetTableAsync(string exchange)
+    {
+        if (_table is { } table && Stopwatch.GetElapsedTime(_tableLoadedAt) < _ttl)
+        {
+            return table;
+        }
+
+        // Timestamp before the call: the copy is valid for the TTL counted from before the exchange answered.
+        var loadedAt = Stopwatch.GetTimestamp();
+        var info = await GrainFactory.GetGrain<IExchangeGrain>(exchange).TryGetAsync()
+            ?? throw OrleansMQException.NotFound("Exchange", exchange);
+        _table = new RoutingTable(info);
+        _tableLoadedAt = loadedAt;
+        return _table;
+    }
+
+    private async Task<TopicInfo> GetTopicAsync(string topic)
+    {
+        if (_topics.TryGetValue(topic, out var cached) && Stopwatch.GetElapsedTime(cached.LoadedAt) < _ttl)
+        {
+            return cached.Topic;
+        }
+
+        var loadedAt = Stopwatch.GetTimestamp();
+        var info = await GrainFactory.GetGrain<ITopicGrain>(topic).TryGetAsync()
+            ?? throw new OrleansMQException(ErrorCode.NotFound, $"Exchange '{this.GetPrimaryKeyString()}' routes to '{topic}', which does not exist.");
+        _topics[topic] = (info, loadedAt);
+        return info;
+    }
+}

@@ -1,0 +1,68 @@
+using OrleansMQ.Server.Routing;
+
+namespace OrleansMQ.Tests.Unit;
+
+public sealed class TopicPatternTests
+{
+    [Theory]
+    [InlineData("orders.*.created", "orders.eu.created", true)]
+    [InlineData("orders.*.created", "orders.created", false)]
+    [InlineData("orders.*.created", "orders.eu.west.created", false)]
+    [InlineData("#", "", true)]
+    [InlineData("#", "a", true)]
+    [InlineData("#", "a.b.c", true)]
+    [InlineData("#.a", "a", true)]
+    [InlineData("#.a", "x.y.a", true)]
+    [InlineData("#.a", "a.x", false)]
+    [InlineData("a.#", "a", true)]
+    [InlineData("a.#", "a.b.c", true)]
+    [InlineData("a.#", "b.a", false)]
+    [InlineData("#.a.#", "a", true)]
+    [InlineData("#.a.#", "x.a.y", true)]
+    [InlineData("#.a.#", "x.b.y", false)]
+    [InlineData("#.#", "", true)]
+    [InlineData("*", "", false)]
+    [InlineData("*", "a", true)]
+    [InlineData("*", "a.b", false)]
+    [InlineData("a.*.b", "a..b", true)]
+    [InlineData("a.#.b", "a..b", true)]
+    [InlineData("a.#.b", "a.b", true)]
+    [InlineData("", "", true)]
+    [InlineData("", "a", false)]
+    [InlineData("a.b", "a.b", true)]
+    [InlineData("a.b", "a.c", false)]
+    [InlineData("*.*.*", "a.b", false)]
+    [InlineData("#.*", "", false)]
+    [InlineData("#.*", "a.b", true)]
+    public void Topic_patterns_follow_RabbitMQ_semantics(string pattern, string routingKey, bool matches) =>
+        Assert.Equal(matches, TopicPattern.IsMatch(pattern, routingKey));
+
+    [Fact]
+    public void Routing_table_deduplicates_destinations_and_matches_headers_all_or_any()
+    {
+        var topic = new RoutingTable(new ExchangeInfo
+        {
+            Name = "x",
+            Spec = new ExchangeSpec { Type = ExchangeType.Topic },
+            Bindings = [new Binding { Destination = "q1", Key = "a.#" }, new Binding { Destination = "q1", Key = "#.b" }, new Binding { Destination = "q2", Key = "a.*" }],
+        });
+        Assert.Equal(["q1", "q2"], topic.Route("a.b", null));
+        Assert.Equal(["q1"], topic.Route("a", null));
+        Assert.Empty(topic.Route("c", null));
+
+        var headers = new RoutingTable(new ExchangeInfo
+        {
+            Name = "h",
+            Spec = new ExchangeSpec { Type = ExchangeType.Headers },
+            Bindings =
+            [
+                new Binding { Destination = "all", Headers = new Dictionary<string, string> { ["region"] = "eu", ["tier"] = "gold" } },
+                new Binding { Destination = "any", Headers = new Dictionary<string, string> { ["region"] = "eu", ["tier"] = "gold" }, Match = HeadersMatch.Any },
+            ],
+        });
+        Assert.Equal(["all", "any"], headers.Route("", new Dictionary<string, string> { ["region"] = "eu", ["tier"] = "gold" }));
+        Assert.Equal(["any"], headers.Route("", new Dictionary<string, string> { ["region"] = "eu" }));
+        Assert.Empty(headers.Route("", new Dictionary<string, string> { ["region"] = "us" }));
+        Assert.Empty(headers.Route("", null));
+    }
+}
