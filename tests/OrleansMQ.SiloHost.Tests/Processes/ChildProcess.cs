@@ -18,8 +18,8 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<string> _stdout = [];
     private readonly List<string> _combined = [];
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan? _ranFor;
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private long _exitedAt;
 
     private ChildProcess(string name, Process process)
     {
@@ -38,7 +38,14 @@ internal sealed class ChildProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>How long the process ran (so far, if it is still running).</summary>
-    public TimeSpan Elapsed => _ranFor ?? _clock.Elapsed;
+    public TimeSpan Elapsed
+    {
+        get
+        {
+            var exitedAt = Interlocked.Read(ref _exitedAt);
+            return Stopwatch.GetElapsedTime(_startedAt, exitedAt != 0 ? exitedAt : Stopwatch.GetTimestamp());
+        }
+    }
 
     /// <summary>Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c> in the dll's folder (so its appsettings.json applies).</summary>
     public static ChildProcess Start(string name, string dll, IEnumerable<string> arguments)
@@ -68,7 +75,7 @@ internal sealed class ChildProcess : IAsyncDisposable
         var child = new ChildProcess(name, process);
         process.OutputDataReceived += (_, e) => child.OnLine(e.Data, fromStderr: false);
         process.ErrorDataReceived += (_, e) => child.OnLine(e.Data, fromStderr: true);
-        process.Exited += (_, _) => child._ranFor ??= child._clock.Elapsed;
+        process.Exited += (_, _) => Interlocked.CompareExchange(ref child._exitedAt, Stopwatch.GetTimestamp(), 0);
         process.Start();
         child.Id = process.Id;
         process.BeginOutputReadLine();

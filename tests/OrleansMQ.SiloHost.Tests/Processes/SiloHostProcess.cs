@@ -83,9 +83,23 @@ internal sealed class SiloHostProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Only the last generation can still run, but dispose every one (and all of them even if one throws).
+        var failures = new List<Exception>();
         foreach (var generation in _generations)
         {
-            await generation.DisposeAsync();
+            try
+            {
+                await generation.DisposeAsync();
+            }
+            catch (Exception ex)
+            {
+                failures.Add(ex);
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new AggregateException("Could not stop a silo host process.", failures);
         }
     }
 
