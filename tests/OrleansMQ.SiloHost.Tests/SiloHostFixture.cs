@@ -2,7 +2,10 @@ using OrleansMQ.SiloHost.Tests.Processes;
 
 namespace OrleansMQ.SiloHost.Tests;
 
-/// <summary>One running silo host shared by a test class (tests use unique topic names), on its own temp data directory.</summary>
+/// <summary>
+/// One running silo host, configured like a real deployment (file log and file state), shared by a test class (tests use
+/// unique topic names), on its own temp data directory.
+/// </summary>
 public sealed class SiloHostFixture : IAsyncLifetime
 {
     private readonly TempDirectory _data = new("shared");
@@ -14,7 +17,7 @@ public sealed class SiloHostFixture : IAsyncLifetime
     {
         try
         {
-            _silo = await SiloHostProcess.StartAsync(_data.Path, SiloStorage.InMemory);
+            _silo = await SiloHostProcess.StartAsync(_data.Path, SiloStorage.File);
         }
         catch
         {

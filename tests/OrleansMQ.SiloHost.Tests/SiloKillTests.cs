@@ -57,8 +57,8 @@ public sealed partial class SiloKillTests(ITestOutputHelper log) : IDisposable
         Step($"silo restarted in {silo.LastStartDuration.TotalSeconds:0.0} s");
         await using var verifyCompleted = await SampleClient.VerifyAsync(silo.GatewayPort, completedTopic, completedAcks, _dir.File("acked-completed.txt"));
         await using var verifyInterrupted = await SampleClient.VerifyAsync(silo.GatewayPort, interruptedTopic, interruptedAcks, _dir.File("acked-interrupted.txt"));
-        Step($"{completedTopic}: {Summary(verifyCompleted)}");
-        Step($"{interruptedTopic}: {Summary(verifyInterrupted)}");
+        Step($"{completedTopic}: {Summary(verifyCompleted)} ({verifyCompleted.Elapsed.TotalSeconds:0.0} s)");
+        Step($"{interruptedTopic}: {Summary(verifyInterrupted)} ({verifyInterrupted.Elapsed.TotalSeconds:0.0} s)");
         Assert.True(verifyCompleted.ExitCode == 0,
             $"verify failed for the completed run: acknowledged messages are missing after the kill, or the topic could not be read.\n{verifyCompleted.Describe()}\n{silo.Describe()}");
         Assert.True(verifyInterrupted.ExitCode == 0,
@@ -77,7 +77,7 @@ public sealed partial class SiloKillTests(ITestOutputHelper log) : IDisposable
         }
 
         await using var verifyAll = await SampleClient.VerifyAsync(silo.GatewayPort, interruptedTopic, interruptedAcks.Concat(afterAcks), _dir.File("acked-all.txt"));
-        Step($"run 3: {afterAcks.Count} acknowledged after the restart; {interruptedTopic}: {Summary(verifyAll)}");
+        Step($"run 3: {afterAcks.Count} acknowledged after the restart in {after.Elapsed.TotalSeconds:0.0} s; {interruptedTopic}: {Summary(verifyAll)} ({verifyAll.Elapsed.TotalSeconds:0.0} s)");
         Assert.True(verifyAll.ExitCode == 0, $"Verification after the restart and more publishing failed.\n{verifyAll.Describe()}\n{silo.Describe()}");
         Assert.True(StoredCount(verifyAll) == StoredCount(verifyInterrupted) + AfterRestartCount,
             $"The topic should hold exactly {AfterRestartCount} more messages after run 3.\n{verifyInterrupted.Describe()}\n{verifyAll.Describe()}");
