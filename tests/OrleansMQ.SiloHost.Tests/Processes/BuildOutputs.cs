@@ -1,0 +1,66 @@
+namespace OrleansMQ.SiloHost.Tests.Processes;
+
+/// <summary>
+/// Where the programs under test were built: the same Configuration and target framework as this test assembly, which
+/// sits in <c>tests/OrleansMQ.SiloHost.Tests/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/</c>. The project references
+/// (ReferenceOutputAssembly=false) make sure they are built before the tests.
+/// </summary>
+internal static class BuildOutputs
+{
+    private static readonly Lazy<(string Root, string Configuration, string TargetFramework)> Layout = new(Detect);
+
+    /// <summary><c>silo-host/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/omq-silo.dll</c>.</summary>
+    public static string SiloHostDll => Find("silo-host", "omq-silo.dll");
+
+    /// <summary><c>client-sample/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/omq-sample.dll</c>.</summary>
+    public static string ClientSampleDll => Find("client-sample", "omq-sample.dll");
+
+    /// <summary>The <c>dotnet</c> host that runs these tests, so the children use the same SDK/runtime install.</summary>
+    public static string DotnetHost { get; } = FindDotnetHost();
+
+    private static string Find(string project, string dll)
+    {
+        var (root, configuration, targetFramework) = Layout.Value;
+        var path = Path.Combine(root, project, "bin", configuration, targetFramework, dll);
+        return File.Exists(path)
+            ? path
+            : throw new FileNotFoundException($"{path} does not exist. Build the solution with -c {configuration} first (scripts/test.sh does).", path);
+    }
+
+    private static (string, string, string) Detect()
+    {
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var targetFramework = here.Name;
+        var configuration = here.Parent?.Name;
+        if (configuration is null || here.Parent?.Parent?.Name != "bin")
+        {
+            throw new InvalidOperationException($"The test assembly is in {here.FullName}, not in bin/<Configuration>/<TargetFramework>/; cannot tell which build of the silo host to run.");
+        }
+
+        for (var dir = here; dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "OrleansMQ.sln")))
+            {
+                return (dir.FullName, configuration, targetFramework);
+            }
+        }
+
+        throw new InvalidOperationException($"No OrleansMQ.sln above {here.FullName}.");
+    }
+
+    private static string FindDotnetHost()
+    {
+        // Set by the dotnet CLI (dotnet test) for its child processes.
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath && File.Exists(hostPath))
+        {
+            return hostPath;
+        }
+
+        if (Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            return self;
+        }
+
+        return "dotnet";
+    }
+}

@@ -1,0 +1,44 @@
+using OrleansMQ.SiloHost.Tests.Processes;
+
+namespace OrleansMQ.SiloHost.Tests;
+
+/// <summary>
+/// One running silo host, configured like a real deployment (file log and file state), shared by a test class (tests use
+/// unique topic names), on its own temp data directory.
+/// </summary>
+public sealed class SiloHostFixture : IAsyncLifetime
+{
+    private readonly TempDirectory _data = new("shared");
+    private SiloHostProcess? _silo;
+
+    internal SiloHostProcess Silo => _silo ?? throw new InvalidOperationException("The silo host has not started.");
+
+    public async Task InitializeAsync()
+    {
+        try
+        {
+            _silo = await SiloHostProcess.StartAsync(_data.Path, SiloStorage.File);
+        }
+        catch
+        {
+            // xunit does not call DisposeAsync when InitializeAsync throws.
+            _data.Dispose();
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            if (_silo is not null)
+            {
+                await _silo.DisposeAsync();
+            }
+        }
+        finally
+        {
+            _data.Dispose();
+        }
+    }
+}
