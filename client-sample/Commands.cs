@@ -220,16 +220,18 @@ internal static class Commands
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        var acks = new List<Task>(count);
         await foreach (var d in consumer.ConsumeAsync(timeout.Token))
         {
             result.Add(d);
-            await d.AckAsync(timeout.Token);
+            acks.Add(d.AckAsync(timeout.Token)); // not awaited one by one: the client batches acks
             if (result.Count == count)
             {
                 break;
             }
         }
 
+        await Task.WhenAll(acks);
         return result;
     }
 

@@ -9,7 +9,7 @@ using OrleansMQ.Server.Hosting;
 // The embedded broker: one silo, localhost clustering, file log and file state under OrleansMQ:DataDirectory.
 // Settings come from appsettings.json, environment variables (OrleansMQ__DataDirectory) and the command line
 // (--OrleansMQ:DataDirectory=/var/lib/omq --Orleans:GatewayPort=30000).
-var builder = Host.CreateApplicationBuilder(args);
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var orleans = builder.Configuration.GetSection("Orleans");
 var siloPort = orleans.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
 var gatewayPort = orleans.GetValue("GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
