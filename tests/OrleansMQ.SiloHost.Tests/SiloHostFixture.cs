@@ -1,4 +1,4 @@
-using OrleansMQ.SiloHost.Tests.Processes;
+using OrleansMQ.Testing.Processes;
 
 namespace OrleansMQ.SiloHost.Tests;
 

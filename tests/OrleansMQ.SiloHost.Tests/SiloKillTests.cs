@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using OrleansMQ.SiloHost.Tests.Processes;
+using OrleansMQ.Testing.Processes;
 
 namespace OrleansMQ.SiloHost.Tests;
 

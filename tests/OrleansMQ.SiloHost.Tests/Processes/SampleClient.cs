@@ -1,3 +1,5 @@
+using OrleansMQ.Testing.Processes;
+
 namespace OrleansMQ.SiloHost.Tests.Processes;
 
 /// <summary>Runs the client sample (<c>dotnet omq-sample.dll &lt;command&gt; …</c>) against a silo host's gateway.</summary>

@@ -2,14 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
-namespace OrleansMQ.SiloHost.Tests.Processes;
+namespace OrleansMQ.Testing.Processes;
 
 /// <summary>
 /// A program the test started as <c>dotnet &lt;dll&gt; &lt;args&gt;</c>, with stdout and stderr captured line by line for
 /// assertions and failure messages. It is only ever stopped through its own PID (<see cref="KillAsync"/>); the tests
 /// never kill a process they did not start. Disposing kills it if it is still running.
 /// </summary>
-internal sealed class ChildProcess : IAsyncDisposable
+public sealed class ChildProcess : IAsyncDisposable
 {
     private const int TailLines = 150;
     private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(15);
@@ -17,6 +17,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Lock _lock = new();
     private readonly List<string> _stdout = [];
+    private readonly List<string> _stderr = [];
     private readonly List<string> _combined = [];
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private long _exitedAt;
@@ -47,8 +48,11 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c> in the dll's folder (so its appsettings.json applies).</summary>
-    public static ChildProcess Start(string name, string dll, IEnumerable<string> arguments)
+    /// <summary>
+    /// Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c> in the dll's folder (so its appsettings.json
+    /// applies). Its standard input gets <paramref name="standardInput"/> (UTF-8) and is then closed; empty when null.
+    /// </summary>
+    public static ChildProcess Start(string name, string dll, IEnumerable<string> arguments, string? standardInput = null)
     {
         var info = new ProcessStartInfo(BuildOutputs.DotnetHost)
         {
@@ -57,6 +61,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            StandardInputEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false),
         };
         info.ArgumentList.Add(dll);
         foreach (var argument in arguments)
@@ -80,7 +85,22 @@ internal sealed class ChildProcess : IAsyncDisposable
         child.Id = process.Id;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        process.StandardInput.Close();
+        try
+        {
+            if (standardInput is not null)
+            {
+                process.StandardInput.Write(standardInput);
+            }
+        }
+        catch (IOException)
+        {
+            // The child exited without reading all of it; its exit code and output tell why.
+        }
+        finally
+        {
+            process.StandardInput.Close();
+        }
+
         return child;
     }
 
@@ -92,6 +112,18 @@ internal sealed class ChildProcess : IAsyncDisposable
             lock (_lock)
             {
                 return [.. _stdout];
+            }
+        }
+    }
+
+    /// <summary>A snapshot of the stderr lines received so far.</summary>
+    public IReadOnlyList<string> StderrLines
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _stderr];
             }
         }
     }
@@ -207,6 +239,7 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             if (fromStderr)
             {
+                _stderr.Add(line);
                 _combined.Add("err: " + line);
             }
             else

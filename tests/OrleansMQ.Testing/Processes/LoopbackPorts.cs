@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace OrleansMQ.SiloHost.Tests.Processes;
+namespace OrleansMQ.Testing.Processes;
 
 /// <summary>Free TCP ports on 127.0.0.1, found by letting the OS pick (bind to port 0).</summary>
-internal static class LoopbackPorts
+public static class LoopbackPorts
 {
     /// <summary>
     /// Returns <paramref name="count"/> distinct ports that were free a moment ago. All listeners stay open until every

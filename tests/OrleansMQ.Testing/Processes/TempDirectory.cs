@@ -1,11 +1,11 @@
-namespace OrleansMQ.SiloHost.Tests.Processes;
+namespace OrleansMQ.Testing.Processes;
 
 /// <summary>A fresh directory under the system temp folder, deleted (best effort) on dispose.</summary>
-internal sealed class TempDirectory : IDisposable
+public sealed class TempDirectory : IDisposable
 {
     public TempDirectory(string prefix)
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "omq-silohost-tests", $"{prefix}-{Guid.NewGuid():N}");
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "omq-tests", $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
     }
 

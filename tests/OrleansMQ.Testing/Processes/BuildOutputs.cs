@@ -1,11 +1,11 @@
-namespace OrleansMQ.SiloHost.Tests.Processes;
+namespace OrleansMQ.Testing.Processes;
 
 /// <summary>
-/// Where the programs under test were built: the same Configuration and target framework as this test assembly, which
-/// sits in <c>tests/OrleansMQ.SiloHost.Tests/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/</c>. The project references
-/// (ReferenceOutputAssembly=false) make sure they are built before the tests.
+/// Where the programs under test were built: the same Configuration and target framework as the running test assembly,
+/// which sits in <c>tests/&lt;TestProject&gt;/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/</c>. Each test project
+/// references the programs it runs (ReferenceOutputAssembly=false), which makes sure they are built before its tests.
 /// </summary>
-internal static class BuildOutputs
+public static class BuildOutputs
 {
     private static readonly Lazy<(string Root, string Configuration, string TargetFramework)> Layout = new(Detect);
 
@@ -15,13 +15,20 @@ internal static class BuildOutputs
     /// <summary><c>client-sample/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/omq-sample.dll</c>.</summary>
     public static string ClientSampleDll => Find("client-sample", "omq-sample.dll");
 
+    /// <summary><c>src/OrleansMQ.Cli/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/omq.dll</c>: the <c>omq</c> CLI.</summary>
+    public static string CliDll => Find(Path.Combine("src", "OrleansMQ.Cli"), "omq.dll");
+
     /// <summary>The <c>dotnet</c> host that runs these tests, so the children use the same SDK/runtime install.</summary>
     public static string DotnetHost { get; } = FindDotnetHost();
 
-    private static string Find(string project, string dll)
+    /// <summary>
+    /// <c>&lt;projectDirectory&gt;/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/&lt;dll&gt;</c>, with
+    /// <paramref name="projectDirectory"/> relative to the repository root. Throws when it has not been built.
+    /// </summary>
+    public static string Find(string projectDirectory, string dll)
     {
         var (root, configuration, targetFramework) = Layout.Value;
-        var path = Path.Combine(root, project, "bin", configuration, targetFramework, dll);
+        var path = Path.Combine(root, projectDirectory, "bin", configuration, targetFramework, dll);
         return File.Exists(path)
             ? path
             : throw new FileNotFoundException($"{path} does not exist. Build the solution with -c {configuration} first (scripts/test.sh does).", path);
@@ -34,7 +41,7 @@ internal static class BuildOutputs
         var configuration = here.Parent?.Name;
         if (configuration is null || here.Parent?.Parent?.Name != "bin")
         {
-            throw new InvalidOperationException($"The test assembly is in {here.FullName}, not in bin/<Configuration>/<TargetFramework>/; cannot tell which build of the silo host to run.");
+            throw new InvalidOperationException($"The test assembly is in {here.FullName}, not in bin/<Configuration>/<TargetFramework>/; cannot tell which builds of the programs under test to run.");
         }
 
         for (var dir = here; dir is not null; dir = dir.Parent)

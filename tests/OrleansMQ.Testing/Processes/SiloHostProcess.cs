@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace OrleansMQ.SiloHost.Tests.Processes;
+namespace OrleansMQ.Testing.Processes;
 
 /// <summary>Which storage backends the silo host uses (its <c>--OrleansMQ:LogStorage</c> / <c>--OrleansMQ:StateStorage</c>).</summary>
-internal enum SiloStorage
+public enum SiloStorage
 {
     /// <summary>The silo host's default: file log and file state under the data directory.</summary>
     File,
@@ -17,7 +17,7 @@ internal enum SiloStorage
 /// It can be killed and started again on the same ports and data (<see cref="RestartAsync"/>); every generation's output
 /// is kept for <see cref="Describe"/>. Disposing kills the running generation.
 /// </summary>
-internal sealed class SiloHostProcess : IAsyncDisposable
+public sealed class SiloHostProcess : IAsyncDisposable
 {
     /// <summary>How long a silo may take until its gateway accepts connections.</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
