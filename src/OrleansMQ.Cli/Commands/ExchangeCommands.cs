@@ -1,0 +1,149 @@
+using System.CommandLine;
+using OrleansMQ.Cli.Infrastructure;
+using OrleansMQ.Cli.Parsing;
+using OrleansMQ.Cli.Views;
+
+namespace OrleansMQ.Cli.Commands;
+
+/// <summary><c>omq exchange create|describe|delete</c>, <c>omq bind</c> and <c>omq unbind</c>.</summary>
+internal static class ExchangeCommands
+{
+    public static Command Create()
+    {
+        var name = ExchangeArgument();
+        var type = new Option<string>("--type", "-t")
+        {
+            Description = "direct (key = binding key), topic (patterns with * and #), headers (match headers, all or any) or fanout (every binding).",
+            DefaultValueFactory = _ => "direct",
+        }.AcceptOnlyFromAmong(Words.ExchangeTypes);
+        var alternateTopic = new Option<string?>("--alternate-topic") { Description = "Where messages no binding matches go (a topic or queue)." };
+        var alternateExchange = new Option<string?>("--alternate-exchange") { Description = "Or: another exchange for them (same routing key)." };
+        var create = new Command("create", "Create an exchange (no-op when it exists with the same definition).")
+        {
+            name, type, alternateTopic, alternateExchange,
+        }.Handle(async (ctx, ct) =>
+        {
+            var exchange = ctx.Get(name);
+            var spec = new ExchangeSpec
+            {
+                Type = Words.ExchangeType(ctx.Get(type)),
+                AlternateTopic = ctx.Get(alternateTopic),
+                AlternateExchange = ctx.Get(alternateExchange),
+            };
+            spec.Validate(exchange);
+            var broker = await ctx.ConnectAsync(ct);
+            Show(ctx.Output, await broker.Client.Admin.CreateExchangeAsync(exchange, spec, ct));
+            return ExitCodes.Ok;
+        });
+
+        var describeName = ExchangeArgument();
+        var describe = new Command("describe", "Show an exchange and its bindings.") { describeName }.Handle(async (ctx, ct) =>
+        {
+            var exchange = Names.Validate(ctx.Get(describeName), "exchange");
+            var broker = await ctx.ConnectAsync(ct);
+            Show(ctx.Output, await broker.Client.Admin.GetExchangeAsync(exchange, ct));
+            return ExitCodes.Ok;
+        });
+
+        var deleteName = ExchangeArgument();
+        var delete = new Command("delete", "Delete an exchange (its destinations are untouched).") { deleteName }.Handle(async (ctx, ct) =>
+        {
+            var exchange = Names.Validate(ctx.Get(deleteName), "exchange");
+            var broker = await ctx.ConnectAsync(ct);
+            await broker.Client.Admin.DeleteExchangeAsync(exchange, ct);
+            if (ctx.Output.Json)
+            {
+                ctx.Output.WriteJson(new DeletedView("exchange", exchange, []), CliJsonContext.Default.DeletedView);
+            }
+            else
+            {
+                ctx.Output.WriteLine($"deleted exchange {exchange}");
+            }
+
+            return ExitCodes.Ok;
+        });
+
+        return new Command("exchange", "Exchanges: route published messages to topics and queues by routing key or headers.") { create, describe, delete };
+    }
+
+    /// <summary><c>omq bind</c> or <c>omq unbind</c> (same arguments, so unbind finds the binding).</summary>
+    public static Command CreateBinding(bool bind)
+    {
+        var exchange = ExchangeArgument();
+        var destination = new Argument<string>("destination") { Description = "The topic or queue." };
+        var key = new Option<string>("--key", "-k")
+        {
+            Description = "direct: the routing key; topic: a pattern (orders.*.created, #.eu). Ignored by headers and fanout.",
+            DefaultValueFactory = _ => "",
+        };
+        var headers = new Option<Dictionary<string, string>>("--header", "-H")
+        {
+            Description = "headers exchanges: a header name=value to match (repeatable).",
+            HelpName = "name=value",
+            Arity = ArgumentArity.ZeroOrMore,
+            CustomParser = OptionParsers.Headers,
+        };
+        var match = new Option<string>("--match")
+        {
+            Description = "headers exchanges: all headers must match, or any one.",
+            DefaultValueFactory = _ => "all",
+        }.AcceptOnlyFromAmong(Words.HeaderMatches);
+
+        return new Command(bind ? "bind" : "unbind", bind
+            ? "Bind an exchange to a topic or queue; every later publish through it, on any silo, routes by it."
+            : "Remove a binding (give the same key, headers and match as when binding).")
+        {
+            exchange, destination, key, headers, match,
+        }.Handle(async (ctx, ct) =>
+        {
+            var e = Names.Validate(ctx.Get(exchange), "exchange");
+            var binding = new Binding
+            {
+                Destination = Names.Validate(ctx.Get(destination), "destination"),
+                Key = ctx.Get(key) ?? "",
+                Headers = ctx.Get(headers) is { Count: > 0 } h ? h : null,
+                Match = Words.HeadersMatch(ctx.Get(match)),
+            };
+            var broker = await ctx.ConnectAsync(ct);
+            var info = bind
+                ? await broker.Client.Admin.BindAsync(e, binding, ct)
+                : await broker.Client.Admin.UnbindAsync(e, binding, ct);
+            Show(ctx.Output, info);
+            return ExitCodes.Ok;
+        });
+    }
+
+    private static Argument<string> ExchangeArgument() => new("exchange") { Description = "The exchange." };
+
+    private static void Show(CliOutput output, ExchangeInfo info)
+    {
+        var view = ViewMapper.Exchange(info);
+        if (output.Json)
+        {
+            output.WriteJson(view, CliJsonContext.Default.ExchangeView);
+            return;
+        }
+
+        output.Write(Tables.Heading($"exchange {view.Name}"));
+        output.Write(Tables.Properties(
+        [
+            ("type", view.Type),
+            ("alternate", view.AlternateTopic is { } t ? "topic " + t : view.AlternateExchange is { } x ? "exchange " + x : "none (unroutable messages are refused)"),
+            ("bindings", view.Bindings.Count),
+        ]));
+        if (view.Bindings.Count == 0)
+        {
+            return;
+        }
+
+        var table = Tables.Create("Destination", "Key", "Headers", "Match");
+        foreach (var b in view.Bindings)
+        {
+            table.Row(b.Destination, b.Key.Length == 0 ? null : b.Key,
+                b.Headers is { Count: > 0 } h ? string.Join(", ", h.Select(kv => $"{kv.Key}={kv.Value}")) : null,
+                b.Headers is { Count: > 0 } ? b.Match : null);
+        }
+
+        output.Write(table);
+    }
+}

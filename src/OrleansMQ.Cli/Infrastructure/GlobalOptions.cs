@@ -1,0 +1,52 @@
+using System.CommandLine;
+using OrleansMQ.Cli.Parsing;
+
+namespace OrleansMQ.Cli.Infrastructure;
+
+/// <summary>The options every command takes (declared once on the root command, recursive).</summary>
+internal static class GlobalOptions
+{
+    public static readonly Option<string> Host = new("--host")
+    {
+        Description = "The broker's gateway host (an IP address or a host name).",
+        DefaultValueFactory = _ => "127.0.0.1",
+        Recursive = true,
+    };
+
+    public static readonly Option<int> Gateway = new("--gateway")
+    {
+        Description = "The broker's Orleans gateway port.",
+        DefaultValueFactory = _ => 30000,
+        Recursive = true,
+    };
+
+    public static readonly Option<string> ClusterId = new("--cluster-id")
+    {
+        Description = "The Orleans cluster id of the broker (silo-host's Orleans:ClusterId).",
+        DefaultValueFactory = _ => "omq",
+        Recursive = true,
+    };
+
+    public static readonly Option<TimeSpan> ConnectTimeout = new("--connect-timeout")
+    {
+        Description = "How long to keep trying to reach the broker before giving up with exit code 6.",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
+        CustomParser = OptionParsers.Duration,
+        Recursive = true,
+    };
+
+    public static readonly Option<string> Output = new Option<string>("--output", "-o")
+    {
+        Description = "table for people, json for scripts (one JSON document; JSON lines for message streams).",
+        DefaultValueFactory = _ => "table",
+        Recursive = true,
+    }.AcceptOnlyFromAmong("table", "json");
+
+    public static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "Log the Orleans client's activity to stderr and print stack traces of errors.",
+        Recursive = true,
+    };
+
+    public static IEnumerable<Option> All => [Host, Gateway, ClusterId, ConnectTimeout, Output, Verbose];
+}
