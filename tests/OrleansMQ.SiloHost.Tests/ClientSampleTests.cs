@@ -1,4 +1,5 @@
 using OrleansMQ.SiloHost.Tests.Processes;
+using OrleansMQ.Testing;
 
 namespace OrleansMQ.SiloHost.Tests;
 

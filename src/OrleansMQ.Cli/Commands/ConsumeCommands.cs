@@ -14,7 +14,7 @@ internal static class ConsumeCommands
     /// Long polls are kept short so that leaving (count reached, idle timeout, Ctrl+C) is quick: the consumer waits for
     /// its outstanding polls when it is disposed.
     /// </summary>
-    private static readonly TimeSpan PollWait = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan PollWait = TimeSpan.FromMilliseconds(500);
 
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(15);
 
@@ -36,13 +36,7 @@ internal static class ConsumeCommands
             Arity = ArgumentArity.ZeroOrOne,
         };
         var count = CountOption();
-        var timeout = new Option<TimeSpan?>("--timeout")
-        {
-            Description = "Stop when no message arrived for this long.",
-            HelpName = "duration",
-            DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
-            CustomParser = OptionParsers.DurationOrNone,
-        };
+        var timeout = new OptionalDurationOption("--timeout", "Stop when no message arrived for this long; none = wait forever.", TimeSpan.FromSeconds(10));
         var ack = new Option<string>("--ack")
         {
             Description = "auto: ack each message after printing it; none: leave it unacked (it comes back after the ack timeout); nack: nack it (redelivery, then dead letter).",
@@ -72,12 +66,7 @@ internal static class ConsumeCommands
     {
         var topic = new Argument<string>("topic") { Description = "The topic." };
         var count = CountOption();
-        var timeout = new Option<TimeSpan?>("--timeout")
-        {
-            Description = "Stop when no message arrived for this long (default: run until Ctrl+C).",
-            HelpName = "duration",
-            CustomParser = OptionParsers.DurationOrNone,
-        };
+        var timeout = new OptionalDurationOption("--timeout", "Stop when no message arrived for this long (default: run until Ctrl+C).", defaultValue: null);
 
         return new Command("tail", "Print new messages of a topic as they arrive, from a temporary Exclusive subscription that is deleted on exit.")
         {
@@ -113,7 +102,7 @@ internal static class ConsumeCommands
         });
     }
 
-    private static Option<int?> CountOption() => new("--count", "-n") { Description = "Stop after this many messages." };
+    private static Option<int?> CountOption() => new("--count", "-n") { HelpName = "n", Description = "Stop after this many messages." };
 
     private static async Task<string> QueueSubscriptionAsync(BrokerConnection broker, string topic, CancellationToken ct)
     {

@@ -17,7 +17,7 @@ internal static class DeadLetterCommands
     {
         var listTopic = SubscriptionCommands.TopicArgument();
         var listSubscription = OptionalSubscription();
-        var listMax = new Option<int>("--max", "-n") { Description = "Show at most this many messages (oldest first).", DefaultValueFactory = _ => 100 };
+        var listMax = new Option<int>("--max", "-n") { HelpName = "n", Description = "Show at most this many messages (oldest first).", DefaultValueFactory = _ => 100 };
         var list = new Command("list", "Show dead-lettered messages with why they were dead-lettered and where they came from.")
         {
             listTopic, listSubscription, listMax,
@@ -39,7 +39,7 @@ internal static class DeadLetterCommands
 
         var redriveTopic = SubscriptionCommands.TopicArgument();
         var redriveSubscription = OptionalSubscription();
-        var redriveMax = new Option<int?>("--max", "-n") { Description = "Move at most this many messages (default: all)." };
+        var redriveMax = new Option<int?>("--max", "-n") { HelpName = "n", Description = "Move at most this many messages (default: all)." };
         var redrive = new Command("redrive", "Move dead-lettered messages back to the topic and partition they came from (at least once).")
         {
             redriveTopic, redriveSubscription, redriveMax,

@@ -16,8 +16,8 @@ internal static class ExchangeCommands
             Description = "direct (key = binding key), topic (patterns with * and #), headers (match headers, all or any) or fanout (every binding).",
             DefaultValueFactory = _ => "direct",
         }.AcceptOnlyFromAmong(Words.ExchangeTypes);
-        var alternateTopic = new Option<string?>("--alternate-topic") { Description = "Where messages no binding matches go (a topic or queue)." };
-        var alternateExchange = new Option<string?>("--alternate-exchange") { Description = "Or: another exchange for them (same routing key)." };
+        var alternateTopic = new Option<string?>("--alternate-topic") { HelpName = "topic", Description = "Where messages no binding matches go (a topic or queue)." };
+        var alternateExchange = new Option<string?>("--alternate-exchange") { HelpName = "exchange", Description = "Or: another exchange for them (same routing key)." };
         var create = new Command("create", "Create an exchange (no-op when it exists with the same definition).")
         {
             name, type, alternateTopic, alternateExchange,
@@ -73,6 +73,7 @@ internal static class ExchangeCommands
         var destination = new Argument<string>("destination") { Description = "The topic or queue." };
         var key = new Option<string>("--key", "-k")
         {
+            HelpName = "key",
             Description = "direct: the routing key; topic: a pattern (orders.*.created, #.eu). Ignored by headers and fanout.",
             DefaultValueFactory = _ => "",
         };

@@ -28,7 +28,7 @@ internal static class PublishCommand
         };
         var file = new Option<string?>("--file", "-f") { Description = "Read messages from this file, one per line ('-' = stdin).", HelpName = "path" };
         var whole = new Option<bool>("--whole") { Description = "Publish the whole file or stdin as one message, bytes as they are (binary-safe)." };
-        var key = new Option<string?>("--key", "-k") { Description = "Message key: messages with one key go to one partition, in order." };
+        var key = new Option<string?>("--key", "-k") { HelpName = "key", Description = "Message key: messages with one key go to one partition, in order." };
         var headers = new Option<Dictionary<string, string>>("--header", "-H")
         {
             Description = "A header name=value (repeatable).",
@@ -36,9 +36,9 @@ internal static class PublishCommand
             Arity = ArgumentArity.ZeroOrMore,
             CustomParser = OptionParsers.Headers,
         };
-        var contentType = new Option<string?>("--content-type") { Description = "MIME content type (default text/plain; charset=utf-8 for text, none with --whole)." };
-        var exchange = new Option<string?>("--exchange", "-x") { Description = "Publish through this exchange instead of to a topic." };
-        var routingKey = new Option<string?>("--routing-key", "-r") { Description = "The routing key for --exchange." };
+        var contentType = new Option<string?>("--content-type") { HelpName = "type", Description = "MIME content type (default text/plain; charset=utf-8 for text, none with --whole)." };
+        var exchange = new Option<string?>("--exchange", "-x") { HelpName = "exchange", Description = "Publish through this exchange instead of to a topic." };
+        var routingKey = new Option<string?>("--routing-key", "-r") { HelpName = "key", Description = "The routing key for --exchange." };
 
         return new Command("publish", "Publish messages to a topic or queue (or through an exchange); prints where each landed.")
         {

@@ -17,23 +17,11 @@ internal static class QueueCommands
         var defaults = new QueueSpec();
 
         var name = QueueArgument();
-        var partitions = new Option<int>("--partitions", "-p") { Description = "Partitions (more parallelism; order only per partition/key).", DefaultValueFactory = _ => defaults.Partitions };
-        var ackTimeout = new Option<TimeSpan>("--ack-timeout")
-        {
-            Description = "Visibility timeout: how long a consumer holds a message before it comes back.",
-            HelpName = "duration",
-            DefaultValueFactory = _ => defaults.AckTimeout,
-            CustomParser = OptionParsers.Duration,
-        };
-        var maxDeliveries = new Option<int>("--max-deliveries") { Description = "Deliveries before a message is dead-lettered to {queue}.queue.dlq (0 = never).", DefaultValueFactory = _ => defaults.MaxDeliveries };
-        var nackBackoff = new Option<TimeSpan>("--nack-backoff")
-        {
-            Description = "Delay before a nacked message is redelivered (doubles per attempt, up to 60 s).",
-            HelpName = "duration",
-            DefaultValueFactory = _ => defaults.NackBackoffInitial,
-            CustomParser = OptionParsers.Duration,
-        };
-        var maxMessageBytes = new Option<long?>("--max-message-bytes") { Description = "Largest message, e.g. 1MiB (default) up to 16MiB.", CustomParser = OptionParsers.OptionalByteSize };
+        var partitions = new Option<int>("--partitions", "-p") { HelpName = "n", Description = "Partitions (more parallelism; order only per partition/key).", DefaultValueFactory = _ => defaults.Partitions };
+        var ackTimeout = new DurationOption("--ack-timeout", "Visibility timeout: how long a consumer holds a message before it comes back.", defaults.AckTimeout);
+        var maxDeliveries = new Option<int>("--max-deliveries") { HelpName = "n", Description = "Deliveries before a message is dead-lettered to {queue}.queue.dlq (0 = never).", DefaultValueFactory = _ => defaults.MaxDeliveries };
+        var nackBackoff = new DurationOption("--nack-backoff", "Delay before a nacked message is redelivered (doubles per attempt, up to 60 s).", defaults.NackBackoffInitial);
+        var maxMessageBytes = new Option<long?>("--max-message-bytes") { HelpName = "size", Description = "Largest message, e.g. 1MiB (default) up to 16MiB.", CustomParser = OptionParsers.OptionalByteSize };
         var create = new Command("create", "Create a queue (no-op when it exists with the same definition).")
         {
             name, partitions, ackTimeout, maxDeliveries, nackBackoff, maxMessageBytes,

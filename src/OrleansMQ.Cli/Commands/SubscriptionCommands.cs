@@ -20,23 +20,18 @@ internal static class SubscriptionCommands
             Description = "exclusive (one consumer), failover (one active per partition), shared (competing, per-message ack) or keyshared (competing, ordered per key).",
             DefaultValueFactory = _ => Words.Of(defaults.Type),
         }.AcceptOnlyFromAmong(Words.SubscriptionTypes);
-        var start = new Option<StartPosition?>("--start")
-        {
-            Description = "Where it starts: earliest, latest, offset:N, time:ISO-8601 or ago:DURATION.",
-            HelpName = "position",
-            DefaultValueFactory = _ => defaults.Start,
-            CustomParser = OptionParsers.Position,
-        };
-        var ackTimeout = DurationOption("--ack-timeout", "Shared/KeyShared: how long a consumer holds a message before it is redelivered.", defaults.AckTimeout);
+        var start = new PositionOption("--start", "Where it starts: earliest, latest, offset:N, time:ISO-8601 or ago:DURATION.", defaults.Start);
+        var ackTimeout = new DurationOption("--ack-timeout", "Shared/KeyShared: how long a consumer holds a message before it is redelivered.", defaults.AckTimeout);
         var maxDeliveries = new Option<int>("--max-deliveries")
         {
+            HelpName = "n",
             Description = "Deliveries before a message is dead-lettered (0 = never, and no dead-letter topic).",
             DefaultValueFactory = _ => defaults.MaxDeliveries,
         };
-        var nackBackoff = DurationOption("--nack-backoff", "Delay before a nacked message is redelivered (doubles per attempt).", defaults.NackBackoffInitial);
-        var nackBackoffMax = DurationOption("--nack-backoff-max", "The longest nack backoff.", defaults.NackBackoffMax);
-        var consumerTimeout = DurationOption("--consumer-timeout", "How long a silent consumer keeps its messages and partitions.", defaults.ConsumerTimeout);
-        var deadLetterTopic = new Option<string?>("--dead-letter-topic") { Description = "The dead-letter topic (default {topic}.{subscription}.dlq)." };
+        var nackBackoff = new DurationOption("--nack-backoff", "Delay before a nacked message is redelivered (doubles per attempt).", defaults.NackBackoffInitial);
+        var nackBackoffMax = new DurationOption("--nack-backoff-max", "The longest nack backoff.", defaults.NackBackoffMax);
+        var consumerTimeout = new DurationOption("--consumer-timeout", "How long a silent consumer keeps its messages and partitions.", defaults.ConsumerTimeout);
+        var deadLetterTopic = new Option<string?>("--dead-letter-topic") { HelpName = "topic", Description = "The dead-letter topic (default {topic}.{subscription}.dlq)." };
         var create = new Command("create", "Create a durable subscription (no-op when it exists with the same definition).")
         {
             topic, name, type, start, ackTimeout, maxDeliveries, nackBackoff, nackBackoffMax, consumerTimeout, deadLetterTopic,
@@ -46,7 +41,7 @@ internal static class SubscriptionCommands
             var spec = new SubscriptionSpec
             {
                 Type = Words.SubscriptionType(ctx.Get(type)),
-                Start = ctx.Get(start) ?? defaults.Start,
+                Start = ctx.Get(start),
                 AckTimeout = ctx.Get(ackTimeout),
                 MaxDeliveries = ctx.Get(maxDeliveries),
                 NackBackoffInitial = ctx.Get(nackBackoff),
@@ -180,14 +175,6 @@ internal static class SubscriptionCommands
 
         return table;
     }
-
-    private static Option<TimeSpan> DurationOption(string name, string description, TimeSpan defaultValue) => new(name)
-    {
-        Description = description,
-        HelpName = "duration",
-        DefaultValueFactory = _ => defaultValue,
-        CustomParser = OptionParsers.Duration,
-    };
 
     private static (string Topic, string Subscription) Validate(CommandContext ctx, Argument<string> topic, Argument<string> subscription) =>
         (Names.Validate(ctx.Get(topic), "topic"), Names.Validate(ctx.Get(subscription), "subscription"));

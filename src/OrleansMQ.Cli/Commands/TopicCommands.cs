@@ -15,20 +15,17 @@ internal static class TopicCommands
     {
         var name = new Argument<string>("name") { Description = "The topic." };
 
-        var partitions = new Option<int>("--partitions", "-p") { Description = "Partitions (1–1024).", DefaultValueFactory = _ => 1 };
-        var retentionAge = new Option<TimeSpan?>("--retention-age")
-        {
-            Description = "Delete messages older than this (e.g. 7d, 12h); none = no age limit.",
-            DefaultValueFactory = _ => RetentionPolicy.Default.MaxAge,
-            CustomParser = OptionParsers.DurationOrNone,
-        };
+        var partitions = new Option<int>("--partitions", "-p") { HelpName = "n", Description = "Partitions (1–1024).", DefaultValueFactory = _ => 1 };
+        var retentionAge = new OptionalDurationOption("--retention-age", "Delete messages older than this (e.g. 7d, 12h); none = no age limit.", RetentionPolicy.Default.MaxAge);
         var retentionBytes = new Option<long?>("--retention-bytes")
         {
+            HelpName = "size",
             Description = "Delete the oldest messages once a partition holds more than this (e.g. 10GiB). Default: no size limit.",
             CustomParser = OptionParsers.OptionalByteSize,
         };
         var maxMessageBytes = new Option<long?>("--max-message-bytes")
         {
+            HelpName = "size",
             Description = "Largest message (body + key + headers), e.g. 1MiB (default) up to 16MiB.",
             CustomParser = OptionParsers.OptionalByteSize,
         };

@@ -9,7 +9,7 @@ internal sealed record CliSettings(string Host, int Gateway, string ClusterId, T
         parse.GetValue(GlobalOptions.Host) ?? "127.0.0.1",
         parse.GetValue(GlobalOptions.Gateway),
         parse.GetValue(GlobalOptions.ClusterId) ?? "omq",
-        parse.GetValue(GlobalOptions.ConnectTimeout),
+        GlobalOptions.ConnectTimeout.ValueIn(parse),
         string.Equals(parse.GetValue(GlobalOptions.Output), "json", StringComparison.Ordinal),
         parse.GetValue(GlobalOptions.Verbose));
 

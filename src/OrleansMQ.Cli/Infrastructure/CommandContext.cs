@@ -17,6 +17,12 @@ internal sealed class CommandContext(ParseResult parse, CliSettings settings, Cl
 
     public T Get<T>(Argument<T> argument) => Parse.GetValue(argument)!;
 
+    public TimeSpan Get(DurationOption option) => option.ValueIn(Parse);
+
+    public TimeSpan? Get(OptionalDurationOption option) => option.ValueIn(Parse);
+
+    public StartPosition Get(PositionOption option) => option.ValueIn(Parse);
+
     /// <summary>
     /// Connects to the broker (once). Commands validate what they can first, so a bad name is reported as such even
     /// when no broker runs.

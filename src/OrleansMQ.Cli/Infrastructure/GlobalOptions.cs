@@ -1,5 +1,4 @@
 using System.CommandLine;
-using OrleansMQ.Cli.Parsing;
 
 namespace OrleansMQ.Cli.Infrastructure;
 
@@ -9,6 +8,7 @@ internal static class GlobalOptions
     public static readonly Option<string> Host = new("--host")
     {
         Description = "The broker's gateway host (an IP address or a host name).",
+        HelpName = "host",
         DefaultValueFactory = _ => "127.0.0.1",
         Recursive = true,
     };
@@ -16,6 +16,7 @@ internal static class GlobalOptions
     public static readonly Option<int> Gateway = new("--gateway")
     {
         Description = "The broker's Orleans gateway port.",
+        HelpName = "port",
         DefaultValueFactory = _ => 30000,
         Recursive = true,
     };
@@ -23,15 +24,14 @@ internal static class GlobalOptions
     public static readonly Option<string> ClusterId = new("--cluster-id")
     {
         Description = "The Orleans cluster id of the broker (silo-host's Orleans:ClusterId).",
+        HelpName = "id",
         DefaultValueFactory = _ => "omq",
         Recursive = true,
     };
 
-    public static readonly Option<TimeSpan> ConnectTimeout = new("--connect-timeout")
+    public static readonly DurationOption ConnectTimeout = new(
+        "--connect-timeout", "How long to keep trying to reach the broker before giving up with exit code 6.", TimeSpan.FromSeconds(10))
     {
-        Description = "How long to keep trying to reach the broker before giving up with exit code 6.",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
-        CustomParser = OptionParsers.Duration,
         Recursive = true,
     };
 

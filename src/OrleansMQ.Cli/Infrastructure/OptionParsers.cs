@@ -9,13 +9,11 @@ namespace OrleansMQ.Cli.Infrastructure;
 /// </summary>
 internal static class OptionParsers
 {
-    public static TimeSpan Duration(ArgumentResult result) => Parse(result, Durations.Parse);
-
     public static TimeSpan? OptionalDuration(ArgumentResult result) => Parse<TimeSpan?>(result, s => Durations.Parse(s));
 
-    /// <summary>A duration, or <c>none</c>/<c>infinite</c> for no limit (null).</summary>
-    public static TimeSpan? DurationOrNone(ArgumentResult result) =>
-        Parse(result, s => s.Trim().ToLowerInvariant() is "none" or "infinite" or "unlimited" ? null : (TimeSpan?)Durations.Parse(s));
+    /// <summary>A duration, or <c>none</c>/<c>infinite</c> for no limit (<see cref="Timeout.InfiniteTimeSpan"/>).</summary>
+    public static TimeSpan? DurationOrInfinite(ArgumentResult result) =>
+        Parse<TimeSpan?>(result, s => s.Trim().ToLowerInvariant() is "none" or "infinite" or "unlimited" ? Timeout.InfiniteTimeSpan : Durations.Parse(s));
 
     public static long? OptionalByteSize(ArgumentResult result) => Parse<long?>(result, s => ByteSizes.Parse(s));
 

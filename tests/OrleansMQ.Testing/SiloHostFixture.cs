@@ -1,17 +1,18 @@
 using OrleansMQ.Testing.Processes;
+using Xunit;
 
-namespace OrleansMQ.SiloHost.Tests;
+namespace OrleansMQ.Testing;
 
 /// <summary>
-/// One running silo host, configured like a real deployment (file log and file state), shared by a test class (tests use
-/// unique topic names), on its own temp data directory.
+/// One running silo host, configured like a real deployment (file log and file state), shared by a test class or a test
+/// collection (tests use unique topic names), on its own temp data directory.
 /// </summary>
 public sealed class SiloHostFixture : IAsyncLifetime
 {
     private readonly TempDirectory _data = new("shared");
     private SiloHostProcess? _silo;
 
-    internal SiloHostProcess Silo => _silo ?? throw new InvalidOperationException("The silo host has not started.");
+    public SiloHostProcess Silo => _silo ?? throw new InvalidOperationException("The silo host has not started.");
 
     public async Task InitializeAsync()
     {

@@ -1,0 +1,136 @@
+using System.Text.Json;
+using OrleansMQ.Testing;
+using OrleansMQ.Testing.Processes;
+
+namespace OrleansMQ.Cli.Tests;
+
+/// <summary>omq publish, consume, queue, dlq, exchange and bind against a real silo-host process.</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class MessagingCommandTests(SiloHostFixture broker, ITestOutputHelper log)
+{
+    private readonly Omq _omq = new(broker.Silo.GatewayPort, log, broker.Silo.Describe);
+
+    [Fact]
+    public async Task Published_messages_are_consumed_as_json_lines_with_key_headers_and_binary_bodies()
+    {
+        var topic = TestNames.Unique("pubsub");
+        (await _omq.RunAsync("topic", "create", topic, "--partitions", "2")).Succeeded();
+        (await _omq.RunAsync("sub", "create", topic, "reader", "--start", "earliest")).Succeeded();
+
+        var keyed = (await _omq.RunAsync("publish", topic, "-k", "customer-42", "-H", "trace=abc", "-H", "expr=a=b", "first", "second", "-o", "json"))
+            .Succeeded().JsonLines();
+        Assert.Equal(2, keyed.Count);
+        Assert.Equal(keyed[0].Int("partition"), keyed[1].Int("partition"));
+        Assert.Equal(keyed[0].Long("offset") + 1, keyed[1].Long("offset"));
+
+        var fromStdin = (await _omq.RunWithInputAsync("third\n\nfourth\n", "publish", topic, "-o", "json")).Succeeded().JsonLines();
+        Assert.Equal(2, fromStdin.Count);
+
+        using var dir = new TempDirectory("omq-cli");
+        byte[] binary = [0xff, 0xfe, 0x00, 0x80, 0x0a, 0x41];
+        await File.WriteAllBytesAsync(dir.File("body.bin"), binary);
+        (await _omq.RunAsync("publish", topic, "--file", dir.File("body.bin"), "--whole", "--content-type", "application/octet-stream")).Succeeded();
+
+        var consumed = (await _omq.RunAsync("consume", topic, "reader", "-n", "5", "--timeout", "20s", "-o", "json")).Succeeded().JsonLines();
+
+        Assert.Equal(5, consumed.Count);
+        var texts = consumed.Where(m => m.Str("bodyEncoding") == "utf8").ToList();
+        Assert.Equal(["first", "fourth", "second", "third"], texts.Select(m => m.Str("body")).Order(StringComparer.Ordinal));
+        var sameKey = texts.Where(m => m.Str("body") is "first" or "second").OrderBy(m => m.Long("offset")).ToList();
+        Assert.Equal(["first", "second"], sameKey.Select(m => m.Str("body")));
+        foreach (var (receipt, message) in keyed.Zip(sameKey))
+        {
+            Assert.Equal(receipt.Int("partition"), message.Int("partition"));
+            Assert.Equal(receipt.Long("offset"), message.Long("offset"));
+            Assert.Equal("customer-42", message.Str("key"));
+            Assert.Equal("abc", message.Header("trace"));
+            Assert.Equal("a=b", message.Header("expr"));
+            Assert.Equal(1, message.Int("deliveryCount"));
+        }
+
+        var raw = Assert.Single(consumed, m => m.Str("bodyEncoding") == "base64");
+        Assert.Equal(Convert.ToBase64String(binary), raw.Str("body"));
+        Assert.Equal("application/octet-stream", raw.Str("contentType"));
+
+        var stats = (await _omq.RunAsync("sub", "describe", topic, "reader", "-o", "json")).Succeeded().Json();
+        Assert.Equal(0, stats.Long("backlog"));
+    }
+
+    [Fact]
+    public async Task Nacked_queue_message_is_dead_lettered_listed_and_redriven()
+    {
+        var queue = TestNames.Unique("jobs");
+        var created = (await _omq.RunAsync("queue", "create", queue, "--max-deliveries", "2", "--nack-backoff", "0s", "-o", "json")).Succeeded().Json();
+        Assert.Equal($"{queue}.queue.dlq", created.Str("deadLetterTopic"));
+        var receipt = Assert.Single((await _omq.RunAsync("publish", queue, "-H", "kind=poison", "resize 17", "-o", "json")).Succeeded().JsonLines());
+
+        var nacked = (await _omq.RunAsync("consume", queue, "--ack", "nack", "-n", "2", "--timeout", "20s", "-o", "json")).Succeeded().JsonLines();
+        Assert.Equal([1, 2], nacked.Select(m => m.Int("deliveryCount")));
+
+        // Dead-lettering follows the second nack; poll the listing (bounded) rather than assume when it lands.
+        JsonElement listing = default;
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            listing = (await _omq.RunAsync("dlq", "list", queue, "-o", "json")).Succeeded().Json();
+            if (listing.Items("messages").Count > 0)
+            {
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+
+        var dead = Assert.Single(listing.Items("messages"));
+        Assert.Contains("nack", dead.Str("reason"), StringComparison.Ordinal);
+        Assert.Equal(queue, dead.Str("originalTopic"));
+        Assert.Equal(receipt.Long("offset"), dead.Long("originalOffset"));
+        Assert.Equal(2, dead.Int("deliveryCount"));
+        Assert.Equal("resize 17", dead.GetProperty("message").Str("body"));
+        Assert.Equal("poison", dead.GetProperty("message").Header("kind"));
+
+        var described = (await _omq.RunAsync("queue", "describe", queue, "-o", "json")).Succeeded().Json();
+        Assert.Equal(1, described.Long("deadLettered"));
+        Assert.Equal(1, described.Long("deadLetterMessages"));
+        Assert.Equal(0, described.Long("backlog"));
+
+        Assert.Equal(1, (await _omq.RunAsync("dlq", "redrive", queue, "-o", "json")).Succeeded().Json().Int("redriven"));
+
+        var redriven = Assert.Single((await _omq.RunAsync("consume", queue, "-n", "1", "--timeout", "20s", "-o", "json")).Succeeded().JsonLines());
+        Assert.Equal("resize 17", redriven.Str("body"));
+        Assert.Equal("true", redriven.Header("omq-redriven"));
+        Assert.Equal("poison", redriven.Header("kind"));
+        Assert.Null(redriven.Header("omq-dlq-reason"));
+    }
+
+    [Fact]
+    public async Task Exchange_routes_a_published_message_by_its_routing_key()
+    {
+        var exchange = TestNames.Unique("ex");
+        var destination = TestNames.Unique("eu-orders");
+        await Task.WhenAll(
+            RunOkAsync("exchange", "create", exchange, "--type", "direct"),
+            RunOkAsync("topic", "create", destination));
+        (await _omq.RunAsync("sub", "create", destination, "audit", "--start", "earliest")).Succeeded();
+
+        var bound = (await _omq.RunAsync("bind", exchange, destination, "--key", "eu", "-o", "json")).Succeeded().Json();
+        var binding = Assert.Single(bound.Items("bindings"));
+        Assert.Equal((destination, "eu"), (binding.Str("destination"), binding.Str("key")));
+
+        var routed = Assert.Single((await _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "eu", "hello eu", "-o", "json")).Succeeded().JsonLines());
+        var delivery = Assert.Single(routed.Items("deliveries"));
+        Assert.Equal(destination, delivery.Str("topic"));
+        (await _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "us", "hello us")).Failed(5, "Unroutable");
+
+        var message = Assert.Single((await _omq.RunAsync("consume", destination, "audit", "-n", "1", "-o", "json")).Succeeded().JsonLines());
+        Assert.Equal("hello eu", message.Str("body"));
+        Assert.Equal(delivery.Long("offset"), message.Long("offset"));
+        Assert.Equal(exchange, message.Header("omq-exchange"));
+        Assert.Equal("eu", message.Header("omq-routing-key"));
+
+        Assert.Empty((await _omq.RunAsync("unbind", exchange, destination, "--key", "eu", "-o", "json")).Succeeded().Json().Items("bindings"));
+        (await _omq.RunAsync("exchange", "delete", exchange)).Succeeded();
+        (await _omq.RunAsync("exchange", "describe", exchange)).Failed(3, "NotFound");
+    }
+
+    private async Task RunOkAsync(params string[] arguments) => (await _omq.RunAsync(arguments)).Succeeded();
+}
