@@ -17,19 +17,21 @@ public sealed class MessagingCommandTests(SiloHostFixture broker, ITestOutputHel
         (await _omq.RunAsync("topic", "create", topic, "--partitions", "2")).Succeeded();
         (await _omq.RunAsync("sub", "create", topic, "reader", "--start", "earliest")).Succeeded();
 
-        var keyed = (await _omq.RunAsync("publish", topic, "-k", "customer-42", "-H", "trace=abc", "-H", "expr=a=b", "first", "second", "-o", "json"))
-            .Succeeded().JsonLines();
-        Assert.Equal(2, keyed.Count);
-        Assert.Equal(keyed[0].Int("partition"), keyed[1].Int("partition"));
-        Assert.Equal(keyed[0].Long("offset") + 1, keyed[1].Long("offset"));
-
-        var fromStdin = (await _omq.RunWithInputAsync("third\n\nfourth\n", "publish", topic, "-o", "json")).Succeeded().JsonLines();
-        Assert.Equal(2, fromStdin.Count);
-
         using var dir = new TempDirectory("omq-cli");
         byte[] binary = [0xff, 0xfe, 0x00, 0x80, 0x0a, 0x41];
         await File.WriteAllBytesAsync(dir.File("body.bin"), binary);
-        (await _omq.RunAsync("publish", topic, "--file", dir.File("body.bin"), "--whole", "--content-type", "application/octet-stream")).Succeeded();
+
+        // Three publishers at once: from arguments (one key), from stdin (a line each) and a binary file (whole).
+        var (fromArguments, fromStdin, fromFile) = await Omq.AllAsync(
+            _omq.RunAsync("publish", topic, "-k", "customer-42", "-H", "trace=abc", "-H", "expr=a=b", "first", "second", "-o", "json"),
+            _omq.RunWithInputAsync("third\n\nfourth\n", "publish", topic, "-o", "json"),
+            _omq.RunAsync("publish", topic, "--file", dir.File("body.bin"), "--whole", "--content-type", "application/octet-stream"));
+        var keyed = fromArguments.Succeeded().JsonLines();
+        Assert.Equal(2, keyed.Count);
+        Assert.Equal(keyed[0].Int("partition"), keyed[1].Int("partition"));
+        Assert.True(keyed[0].Long("offset") < keyed[1].Long("offset"), $"one key keeps its order: {fromArguments.Description}");
+        Assert.Equal(2, fromStdin.Succeeded().JsonLines().Count);
+        fromFile.Succeeded();
 
         var consumed = (await _omq.RunAsync("consume", topic, "reader", "-n", "5", "--timeout", "20s", "-o", "json")).Succeeded().JsonLines();
 
@@ -68,11 +70,12 @@ public sealed class MessagingCommandTests(SiloHostFixture broker, ITestOutputHel
         Assert.Equal([1, 2], nacked.Select(m => m.Int("deliveryCount")));
 
         // Dead-lettering follows the second nack; poll the listing (bounded) rather than assume when it lands.
-        JsonElement listing = default;
+        JsonElement listing = default, described = default;
         for (var attempt = 0; attempt < 20; attempt++)
         {
-            listing = (await _omq.RunAsync("dlq", "list", queue, "-o", "json")).Succeeded().Json();
-            if (listing.Items("messages").Count > 0)
+            var (list, describe) = await Omq.AllAsync(_omq.RunAsync("dlq", "list", queue, "-o", "json"), _omq.RunAsync("queue", "describe", queue, "-o", "json"));
+            (listing, described) = (list.Succeeded().Json(), describe.Succeeded().Json());
+            if (listing.Items("messages").Count > 0 && described.Long("deadLetterMessages") > 0)
             {
                 break;
             }
@@ -88,7 +91,6 @@ public sealed class MessagingCommandTests(SiloHostFixture broker, ITestOutputHel
         Assert.Equal("resize 17", dead.GetProperty("message").Str("body"));
         Assert.Equal("poison", dead.GetProperty("message").Header("kind"));
 
-        var described = (await _omq.RunAsync("queue", "describe", queue, "-o", "json")).Succeeded().Json();
         Assert.Equal(1, described.Long("deadLettered"));
         Assert.Equal(1, described.Long("deadLetterMessages"));
         Assert.Equal(0, described.Long("backlog"));
@@ -107,19 +109,24 @@ public sealed class MessagingCommandTests(SiloHostFixture broker, ITestOutputHel
     {
         var exchange = TestNames.Unique("ex");
         var destination = TestNames.Unique("eu-orders");
-        await Task.WhenAll(
-            RunOkAsync("exchange", "create", exchange, "--type", "direct"),
-            RunOkAsync("topic", "create", destination));
-        (await _omq.RunAsync("sub", "create", destination, "audit", "--start", "earliest")).Succeeded();
+        async Task CreateDestinationAsync()
+        {
+            await RunOkAsync("topic", "create", destination);
+            await RunOkAsync("sub", "create", destination, "audit", "--start", "earliest");
+        }
+
+        await Task.WhenAll(RunOkAsync("exchange", "create", exchange, "--type", "direct"), CreateDestinationAsync());
 
         var bound = (await _omq.RunAsync("bind", exchange, destination, "--key", "eu", "-o", "json")).Succeeded().Json();
         var binding = Assert.Single(bound.Items("bindings"));
         Assert.Equal((destination, "eu"), (binding.Str("destination"), binding.Str("key")));
 
-        var routed = Assert.Single((await _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "eu", "hello eu", "-o", "json")).Succeeded().JsonLines());
-        var delivery = Assert.Single(routed.Items("deliveries"));
+        var (eu, us) = await Omq.AllAsync(
+            _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "eu", "hello eu", "-o", "json"),
+            _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "us", "hello us"));
+        var delivery = Assert.Single(Assert.Single(eu.Succeeded().JsonLines()).Items("deliveries"));
         Assert.Equal(destination, delivery.Str("topic"));
-        (await _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "us", "hello us")).Failed(5, "Unroutable");
+        us.Failed(5, "Unroutable");
 
         var message = Assert.Single((await _omq.RunAsync("consume", destination, "audit", "-n", "1", "-o", "json")).Succeeded().JsonLines());
         Assert.Equal("hello eu", message.Str("body"));

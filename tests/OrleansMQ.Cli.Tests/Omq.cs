@@ -28,6 +28,27 @@ internal sealed class Omq(int gatewayPort, ITestOutputHelper log, Func<string>? 
         ChildProcess.Start($"omq {string.Join(' ', arguments)}", BuildOutputs.CliDll,
             ["--gateway", gatewayPort.ToString(CultureInfo.InvariantCulture), .. arguments], standardInput);
 
+    /// <summary>Awaits independent runs started together (omq start-up dominates a run, so they overlap well).</summary>
+    public static async Task<(OmqResult, OmqResult)> AllAsync(Task<OmqResult> a, Task<OmqResult> b)
+    {
+        await Task.WhenAll(a, b);
+        return (await a, await b);
+    }
+
+    /// <inheritdoc cref="AllAsync(Task{OmqResult}, Task{OmqResult})"/>
+    public static async Task<(OmqResult, OmqResult, OmqResult)> AllAsync(Task<OmqResult> a, Task<OmqResult> b, Task<OmqResult> c)
+    {
+        await Task.WhenAll(a, b, c);
+        return (await a, await b, await c);
+    }
+
+    /// <inheritdoc cref="AllAsync(Task{OmqResult}, Task{OmqResult})"/>
+    public static async Task<(OmqResult, OmqResult, OmqResult, OmqResult)> AllAsync(Task<OmqResult> a, Task<OmqResult> b, Task<OmqResult> c, Task<OmqResult> d)
+    {
+        await Task.WhenAll(a, b, c, d);
+        return (await a, await b, await c, await d);
+    }
+
     private string Broker() => describeBroker is null ? "" : "\n" + describeBroker();
 }
 

@@ -23,23 +23,30 @@ public sealed class TopicCommandTests(SiloHostFixture broker, ITestOutputHelper 
         Assert.Equal(1L << 20, spec.Long("retentionBytes"));
         Assert.Equal(64 * 1024, spec.Int("maxMessageBytes"));
 
-        // Creating it again the same way is a no-op; differently, a conflict.
-        (await _omq.RunAsync(["topic", "create", topic, .. definition])).Succeeded();
-        (await _omq.RunAsync("topic", "create", topic, "--partitions", "2")).Failed(5, "AlreadyExists");
+        // Read-only and idempotent commands are independent: run them side by side.
+        var (same, different, listed, described) = await Omq.AllAsync(
+            _omq.RunAsync(["topic", "create", topic, .. definition]),
+            _omq.RunAsync("topic", "create", topic, "--partitions", "2"),
+            _omq.RunAsync("topic", "list", "-o", "json"),
+            _omq.RunAsync("topic", "describe", topic, "-o", "json"));
 
-        var listed = (await _omq.RunAsync("topic", "list", "-o", "json")).Succeeded().Json().Items();
-        var entry = Assert.Single(listed, t => t.Str("name") == topic);
+        // Creating it again the same way is a no-op; differently, a conflict.
+        same.Succeeded();
+        different.Failed(5, "AlreadyExists");
+
+        var entry = Assert.Single(listed.Succeeded().Json().Items(), t => t.Str("name") == topic);
         Assert.Equal(3, entry.Int("partitions"));
 
-        var described = (await _omq.RunAsync("topic", "describe", topic, "-o", "json")).Succeeded().Json();
-        Assert.Equal([0, 1, 2], described.Items("partitions").Select(p => p.Int("partition")));
-        Assert.All(described.Items("partitions"), p => Assert.Equal(0, p.Long("highWatermark")));
-        Assert.Empty(described.Items("subscriptions"));
+        var partitions = described.Succeeded().Json().Items("partitions");
+        Assert.Equal([0, 1, 2], partitions.Select(p => p.Int("partition")));
+        Assert.All(partitions, p => Assert.Equal(0, p.Long("highWatermark")));
+        Assert.Empty(described.Json().Items("subscriptions"));
 
         var deleted = (await _omq.RunAsync("topic", "delete", topic, "-o", "json")).Succeeded().Json();
         Assert.Equal(topic, deleted.Str("name"));
-        (await _omq.RunAsync("topic", "describe", topic)).Failed(3, "NotFound");
-        Assert.DoesNotContain((await _omq.RunAsync("topic", "list", "-o", "json")).Succeeded().Json().Items(), t => t.Str("name") == topic);
+        var (gone, relisted) = await Omq.AllAsync(_omq.RunAsync("topic", "describe", topic), _omq.RunAsync("topic", "list", "-o", "json"));
+        gone.Failed(3, "NotFound");
+        Assert.DoesNotContain(relisted.Succeeded().Json().Items(), t => t.Str("name") == topic);
     }
 
     [Fact]
@@ -47,8 +54,12 @@ public sealed class TopicCommandTests(SiloHostFixture broker, ITestOutputHelper 
     {
         var topic = TestNames.Unique("seek");
         (await _omq.RunAsync("topic", "create", topic)).Succeeded();
-        (await _omq.RunAsync("sub", "create", topic, "replay", "--type", "exclusive", "--start", "earliest")).Succeeded();
-        (await _omq.RunAsync("publish", topic, "a", "b", "c")).Succeeded();
+        // The subscription starts at the earliest offset, so it may be created while the messages are published.
+        var (created, published) = await Omq.AllAsync(
+            _omq.RunAsync("sub", "create", topic, "replay", "--type", "exclusive", "--start", "earliest"),
+            _omq.RunAsync("publish", topic, "a", "b", "c"));
+        created.Succeeded();
+        published.Succeeded();
 
         var first = (await _omq.RunAsync("consume", topic, "replay", "-n", "3", "-o", "json")).Succeeded().JsonLines();
         Assert.Equal(["a", "b", "c"], first.Select(m => m.Str("body")));
