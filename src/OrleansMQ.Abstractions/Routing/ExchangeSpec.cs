@@ -77,9 +77,15 @@ public sealed record Binding
     /// <summary>Headers exchanges: all or any.</summary>
     [Id(3)] public HeadersMatch Match { get; init; } = HeadersMatch.All;
 
+    /// <summary>
+    /// Optional content filter, applied after the exchange type's match, e.g.
+    /// <c>headers.region == 'eu' &amp;&amp; body.amount &gt; 100</c> (see README: content filters). At most 1024 characters.
+    /// </summary>
+    [Id(4)] public string? Filter { get; init; }
+
     /// <summary>Equality on content (the headers dictionary by its entries), so unbinding finds the binding.</summary>
     public bool Equals(Binding? other) =>
-        other is not null && Destination == other.Destination && Key == other.Key && Match == other.Match && SameHeaders(Headers, other.Headers);
+        other is not null && Destination == other.Destination && Key == other.Key && Match == other.Match && Filter == other.Filter && SameHeaders(Headers, other.Headers);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Destination, Key, Match, Headers?.Count ?? 0);

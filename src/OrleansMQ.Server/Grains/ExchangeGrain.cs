@@ -101,6 +101,11 @@ internal sealed partial class ExchangeGrain(
             throw new OrleansMQException(ErrorCode.InvalidArgument, $"Binding on exchange '{Name}' has {binding.Headers.Count} headers; the limit is {MessageLimits.MaxHeaders}.");
         }
 
+        if (binding.Filter is { } filter)
+        {
+            Routing.MessageFilter.Parse(filter);
+        }
+
         if (info.Spec.Type == ExchangeType.Headers && binding.Headers is not { Count: > 0 })
         {
             throw new OrleansMQException(ErrorCode.InvalidArgument, $"Binding on headers exchange '{Name}' needs at least one header to match.");

@@ -37,7 +37,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options) : Gr
             var (routingKey, message) = messages[i];
             ArgumentNullException.ThrowIfNull(routingKey);
             ArgumentNullException.ThrowIfNull(message);
-            var destinations = table.Route(routingKey, message.Headers);
+            var destinations = table.Route(routingKey, message);
             deliveries[i] = new List<TopicReceipt>(destinations.Length);
             if (destinations.Length == 0)
             {
