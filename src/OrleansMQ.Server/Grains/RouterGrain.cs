@@ -156,7 +156,8 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options) : Gr
         var topic = info.Name;
         var partitions = info.Spec.Partitions;
         var sticky = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)partitions);
-        var byPartition = items.GroupBy(x => x.Message.Key is { } key ? Partitioner.ForKey(key, partitions) : sticky);
+        var byId = info.Spec.DeduplicationWindow is not null;
+        var byPartition = items.GroupBy(x => (x.Message.Key ?? (byId ? x.Message.MessageId : null)) is { } key ? Partitioner.ForKey(key, partitions) : sticky);
         await Task.WhenAll(byPartition.Select(async group =>
         {
             var batch = group.ToList();
