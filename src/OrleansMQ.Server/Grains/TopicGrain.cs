@@ -228,6 +228,8 @@ internal sealed partial class TopicGrain(
         Spec = spec,
         Subscriber = state.State.Subscribers.GetValueOrDefault(subscription),
         TopicIncarnation = info.Incarnation,
+        MessageTtl = info.Spec.MessageTtl,
+        ExpiredToDeadLetter = info.Spec.ExpiredToDeadLetter,
     };
 
     private Task BroadcastTopicAsync()
