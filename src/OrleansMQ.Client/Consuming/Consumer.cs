@@ -19,8 +19,9 @@ internal sealed class Consumer : IConsumer
     private PartitionReader[] _readers = [];
     private int _started;
 
-    public Consumer(IGrainFactory grains, TopicCache topics, string topic, string subscription, ConsumerOptions options)
+    public Consumer(IOrleansMQClient client, IGrainFactory grains, TopicCache topics, string topic, string subscription, ConsumerOptions options)
     {
+        Client = client;
         Names.Validate(topic, "topic");
         Names.Validate(subscription, "subscription");
         options.Validate();
@@ -35,6 +36,8 @@ internal sealed class Consumer : IConsumer
     public string Topic { get; }
 
     public string Subscription { get; }
+
+    internal IOrleansMQClient Client { get; }
 
     public string ConsumerId { get; }
 

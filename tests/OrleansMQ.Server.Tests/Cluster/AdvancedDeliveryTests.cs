@@ -98,4 +98,38 @@ public sealed class AdvancedDeliveryTests(SharedClusterFixture fixture)
         Assert.Throws<OrleansMQException>(() => Message.FromText("x").WithPriority(10));
         Assert.Throws<OrleansMQException>(() => Message.FromText("x").WithDelay(TimeSpan.FromSeconds(-1)));
     }
+
+    [Fact]
+    public async Task Request_gets_the_reply_of_a_consumer_and_times_out_without_one()
+    {
+        var rpc = TestNames.Unique("rpc");
+        await Broker.Client.Admin.CreateQueueAsync(rpc);
+        await using var responder = Broker.Client.CreateQueueConsumer(rpc);
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var d in responder.ConsumeAsync(stop.Token))
+                {
+                    await d.ReplyAsync(Message.FromText(d.BodyAsString().ToUpperInvariant()));
+                    await d.AckAsync();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+
+        var replies = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => Broker.Client.RequestAsync(rpc, Message.FromText($"ping {i}"), TimeSpan.FromSeconds(20))));
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"PING {i}"), replies.Select(r => r.BodyAsString()));
+        await stop.CancelAsync();
+        await serving;
+
+        var silent = TestNames.Unique("nobody");
+        await Broker.Client.Admin.CreateQueueAsync(silent);
+        var timeout = await Assert.ThrowsAsync<OrleansMQException>(() => Broker.Client.RequestAsync(silent, Message.FromText("hello?"), TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(ErrorCode.RequestTimeout, timeout.Code);
+        Assert.Contains(silent, timeout.Message);
+    }
 }
