@@ -13,6 +13,7 @@ namespace OrleansMQ.Server.Grains;
 internal sealed partial class ExchangeGrain(
     [PersistentState("exchange", OrleansMQServerOptions.GrainStorageName)] IPersistentState<ExchangeState> state,
     IOptions<OrleansMQServerOptions> options,
+    Transforms.TransformPipeline transforms,
     ILogger<ExchangeGrain> logger) : Grain, IExchangeGrain
 {
     /// <summary>RabbitMQ's limit on routing and binding keys, in characters here.</summary>
@@ -101,6 +102,7 @@ internal sealed partial class ExchangeGrain(
             throw new OrleansMQException(ErrorCode.InvalidArgument, $"Binding on exchange '{Name}' has {binding.Headers.Count} headers; the limit is {MessageLimits.MaxHeaders}.");
         }
 
+        transforms.Validate(binding.Transforms, $"Binding of exchange '{Name}' to '{binding.Destination}'");
         if (binding.Filter is { } filter)
         {
             Routing.MessageFilter.Parse(filter);

@@ -27,6 +27,7 @@ internal sealed partial class SubscriptionGrain(
     [PersistentState("cursor", OrleansMQServerOptions.GrainStorageName)] IPersistentState<CursorState> state,
     [FromKeyedServices(OrleansMQServerOptions.TimeProviderKey)] TimeProvider time,
     IOptions<OrleansMQServerOptions> options,
+    Transforms.TransformPipeline transforms,
     ILogger<SubscriptionGrain> logger) : Grain, ISubscriptionGrain
 {
     internal const string PushConsumerId = "omq-push";
@@ -425,6 +426,11 @@ internal sealed partial class SubscriptionGrain(
             CollectInOrder(consumerId, max, now, result);
         }
 
+        if (Spec.Transforms is { Count: > 0 } steps && result.Count > 0)
+        {
+            await ApplyTransformsAsync(result, steps);
+        }
+
         if (_dirty && _write is null)
         {
             // Expired messages were dropped: record it (not awaited; the next ack's write covers it anyway).
@@ -624,6 +630,27 @@ internal sealed partial class SubscriptionGrain(
         }
 
         return Lease(consumerId, message, now);
+    }
+
+    /// <summary>Applies the subscription's transforms to what is about to be delivered; a failure dead-letters that message.</summary>
+    private async Task ApplyTransformsAsync(List<DeliveredMessage> result, IReadOnlyList<TransformStep> steps)
+    {
+        for (var i = result.Count - 1; i >= 0; i--)
+        {
+            var d = result[i];
+            var m = d.Message;
+            try
+            {
+                var t = await transforms.ApplyAsync(new Message(m.Body) { Key = m.Key, MessageId = m.MessageId, Headers = m.Headers, ContentType = m.ContentType, Timestamp = m.Timestamp }, steps);
+                result[i] = d with { Message = m with { Body = t.Body, Key = t.Key, MessageId = t.MessageId, Headers = t.Headers ?? StoredMessageDefaults.EmptyHeaders, ContentType = t.ContentType } };
+            }
+            catch (TransformException ex)
+            {
+                _leases.Remove(m.Offset);
+                _toDeadLetter.Add((m, d.DeliveryCount, ex.Message));
+                result.RemoveAt(i);
+            }
+        }
     }
 
     private DeliveredMessage Lease(string consumerId, StoredMessage message, DateTimeOffset now)

@@ -28,6 +28,7 @@ public static class OrleansMQSiloBuilderExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OrleansMQServerOptions>, OrleansMQServerOptionsValidator>());
         services.TryAddKeyedSingleton(OrleansMQServerOptions.TimeProviderKey, TimeProvider.System);
+        services.TryAddSingleton<OrleansMQ.Server.Transforms.TransformPipeline>();
         services.TryAddSingleton<IMessageLogFactory>(sp =>
         {
             var o = sp.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;

@@ -23,8 +23,8 @@ public sealed class RoutingTable
     /// <summary>The exchange this table was built from.</summary>
     public ExchangeInfo Exchange { get; }
 
-    /// <summary>The distinct destinations for a message, in binding order.</summary>
-    public string[] Route(string routingKey, Message message)
+    /// <summary>The distinct destinations for a message, in binding order (the first matching binding's transforms win).</summary>
+    public RouteTarget[] Route(string routingKey, Message message)
     {
         ArgumentNullException.ThrowIfNull(routingKey);
         ArgumentNullException.ThrowIfNull(message);
@@ -34,13 +34,13 @@ public sealed class RoutingTable
             return [];
         }
 
-        var result = new List<string>(candidates.Length);
+        var result = new List<RouteTarget>(candidates.Length);
         foreach (var i in candidates)
         {
             var b = _bindings[i];
-            if ((b.Filter is null || b.Filter.Matches(message)) && !result.Contains(b.Binding.Destination))
+            if ((b.Filter is null || b.Filter.Matches(message)) && !result.Exists(t => t.Destination == b.Binding.Destination))
             {
-                result.Add(b.Binding.Destination);
+                result.Add(new RouteTarget(b.Binding.Destination, b.Binding.Transforms));
             }
         }
 
@@ -104,3 +104,6 @@ public sealed class RoutingTable
 
     private sealed record Compiled(Binding Binding, string[] Words, MessageFilter? Filter);
 }
+
+/// <summary>A destination of a routed message and the transforms of the binding that chose it.</summary>
+public readonly record struct RouteTarget(string Destination, IReadOnlyList<TransformStep>? Transforms);

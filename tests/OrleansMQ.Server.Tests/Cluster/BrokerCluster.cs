@@ -49,6 +49,8 @@ public sealed class BrokerCluster : IAsyncDisposable
                 configure?.Invoke(o);
             });
             silo.Services.AddOrleansMQClient();
+            silo.Services.AddKeyedSingleton<IMessageTransform, UpperCaseTransform>("upper");
+            silo.Services.AddKeyedSingleton<IMessageTransform, RejectingTransform>("explode");
         });
         builder.ConfigureClient(client => client.Services.AddOrleansMQClient());
         var cluster = builder.Build();
