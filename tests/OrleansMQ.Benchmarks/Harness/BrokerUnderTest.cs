@@ -21,7 +21,7 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
     private readonly IHost _silo;
     private readonly IHost _client;
 
-    private BrokerUnderTest(IHost silo, IHost client, string dataDirectory, int siloPort, int gatewayPort, GrainCallStats? calls, LogAppendStats? appends, WarningLog warnings)
+    private BrokerUnderTest(IHost silo, IHost client, string dataDirectory, int siloPort, int gatewayPort, GrainCallStats? calls, GrainCallStats? clientCalls, LogAppendStats? appends, WarningLog warnings)
     {
         _silo = silo;
         _client = client;
@@ -29,6 +29,7 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
         SiloPort = siloPort;
         GatewayPort = gatewayPort;
         Calls = calls;
+        ClientCalls = clientCalls;
         Appends = appends;
         Warnings = warnings;
     }
@@ -43,6 +44,9 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
 
     /// <summary>Silo-side grain call counts; null when <see cref="BenchmarkSettings.SiloStats"/> is off.</summary>
     public GrainCallStats? Calls { get; }
+
+    /// <summary>Client-side grain call counts and round trips; null when <see cref="BenchmarkSettings.SiloStats"/> is off.</summary>
+    public GrainCallStats? ClientCalls { get; }
 
     /// <summary>Log append counts and durable-append times; null when <see cref="BenchmarkSettings.SiloStats"/> is off.</summary>
     public LogAppendStats? Appends { get; }
@@ -63,6 +67,7 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
         var (siloPort, gatewayPort) = FreeLoopbackPorts();
         var warnings = new WarningLog();
         var calls = settings.SiloStats ? new GrainCallStats() : null;
+        var clientCalls = settings.SiloStats ? new GrainCallStats() : null;
         var appends = settings.SiloStats ? new LogAppendStats() : null;
 
         var siloBuilder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = dataDirectory });
@@ -89,7 +94,14 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
 
         var clientBuilder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = dataDirectory });
         QuietLogging(clientBuilder.Logging, warnings, "client");
-        clientBuilder.UseOrleansClient(client => client.UseLocalhostClustering(gatewayPort, serviceId: ServiceId, clusterId: ServiceId));
+        clientBuilder.UseOrleansClient(client =>
+        {
+            client.UseLocalhostClustering(gatewayPort, serviceId: ServiceId, clusterId: ServiceId);
+            if (clientCalls is not null)
+            {
+                client.AddOutgoingGrainCallFilter(clientCalls);
+            }
+        });
         clientBuilder.Services.AddOrleansMQClient();
         var client = clientBuilder.Build();
 
@@ -105,7 +117,7 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
             throw;
         }
 
-        return new BrokerUnderTest(silo, client, dataDirectory, siloPort, gatewayPort, calls, appends, warnings);
+        return new BrokerUnderTest(silo, client, dataDirectory, siloPort, gatewayPort, calls, clientCalls, appends, warnings);
     }
 
     public async ValueTask DisposeAsync()

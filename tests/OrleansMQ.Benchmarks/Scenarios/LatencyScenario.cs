@@ -62,10 +62,7 @@ internal sealed class LatencyScenario
         await using var producer = broker.Client.CreateProducer(Topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages });
         var consumer = broker.Client.CreateConsumer(Topic, SubscriptionName, new ConsumerOptions { Prefetch = s.Prefetch });
 
-        using var runtime = new RuntimeSampler();
-        Dictionary<string, (long, long)> callsBefore = [], callsAfter = [];
-        (long, long) logBefore = default, logAfter = default;
-        HistogramBase? appendCallTime = null, appendBatch = null, logAppendTime = null;
+        using var counters = new WindowCounters(broker);
         using var stopConsuming = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var consuming = Task.Run(() => ConsumeAsync(consumer, stopConsuming.Token), cancellationToken);
         Console.WriteLine();
@@ -75,24 +72,8 @@ internal sealed class LatencyScenario
         var pacer = new Thread(() => Pace(producer, cancellationToken)) { IsBackground = true, Name = "omq-bench pacer" };
         pacer.Start();
         await _clock.RunAsync(
-            onBegin: () =>
-            {
-                runtime.Begin();
-                callsBefore = broker.Calls?.Snapshot() ?? [];
-                logBefore = broker.Appends?.Snapshot() ?? default;
-                broker.Calls?.AppendTime.GetIntervalHistogram();
-                broker.Calls?.AppendBatchSize.GetIntervalHistogram();
-                broker.Appends?.AppendTime.GetIntervalHistogram();
-            },
-            onEnd: () =>
-            {
-                runtime.End();
-                callsAfter = broker.Calls?.Snapshot() ?? [];
-                logAfter = broker.Appends?.Snapshot() ?? default;
-                appendCallTime = broker.Calls?.AppendTime.GetIntervalHistogram();
-                appendBatch = broker.Calls?.AppendBatchSize.GetIntervalHistogram();
-                logAppendTime = broker.Appends?.AppendTime.GetIntervalHistogram();
-            },
+            onBegin: counters.Begin,
+            onEnd: counters.End,
             onTick: (elapsed, measuring, interval) =>
             {
                 var h = _progress.GetIntervalHistogram();
@@ -119,13 +100,12 @@ internal sealed class LatencyScenario
             .Add("end-to-end latency mean", Latency.MeanMs(_endToEnd) + " ms")
             .Add("publish → ack latency (scheduled → acked)", Latency.Summary(_publishAck))
             .Add("target rate", ResultTable.Rate(s.Rate))
-            .Add("achieved send rate", ResultTable.Rate(_sentInWindow / seconds) + $" (pacer fell behind its schedule by at most {Stopwatch.GetElapsedTime(0, _maxSendLagTicks).TotalMilliseconds:0.0} ms)")
+            .Add("achieved send rate", ResultTable.Rate(_sentInWindow / seconds) + $" (in the window the pacer fell behind its schedule by at most {Stopwatch.GetElapsedTime(0, _maxSendLagTicks).TotalMilliseconds:0.0} ms)")
             .Add("achieved delivery rate", ResultTable.Rate(_receivedInWindow / seconds) + $" ({ResultTable.Count(_receivedInWindow)} of {ResultTable.Count(_sentInWindow)} scheduled in the window)")
             .Add("not delivered", missing == 0 ? "0" : $"{ResultTable.Count(missing)} within {DrainTimeout.TotalSeconds:0} s after the window")
             .Add("duplicates / failed publishes / failed acks", $"{_duplicates} / {_publishFailed} / {_ackFailed}" + (_firstError is { } e ? $" (first error: {e.GetType().Name}: {e.Message})" : ""))
             .Add("whole run", $"{ResultTable.Count(_sentTotal)} sent, {ResultTable.Count(_receivedTotal)} received");
-        RunReport.AddSiloStats(results, broker, callsBefore, callsAfter, logBefore, logAfter, _clock.Window, appendCallTime, appendBatch, logAppendTime);
-        runtime.AddTo(results);
+        counters.AddTo(results);
         RunReport.AddWarnings(results, broker.Warnings);
         results.Print(Console.Out);
         Console.WriteLine();
@@ -153,7 +133,6 @@ internal sealed class LatencyScenario
                 Thread.Sleep(1);
             }
 
-            _maxSendLagTicks = Math.Max(_maxSendLagTicks, now - scheduled);
             var body = new byte[_settings.MessageSize];
             BinaryPrimitives.WriteInt64LittleEndian(body, scheduled);
             BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(8), i);
@@ -162,6 +141,7 @@ internal sealed class LatencyScenario
             if (inWindow)
             {
                 Interlocked.Increment(ref _sentInWindow);
+                _maxSendLagTicks = Math.Max(_maxSendLagTicks, now - scheduled);
             }
 
             ValueTask<PublishReceipt> publish;

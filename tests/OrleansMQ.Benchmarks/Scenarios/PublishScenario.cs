@@ -49,34 +49,15 @@ internal sealed class PublishScenario
             .Select(_ => broker.Client.CreateProducer(topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages }))
             .ToArray();
 
-        using var runtime = new RuntimeSampler();
-        Dictionary<string, (long, long)> callsBefore = [], callsAfter = [];
-        (long, long) logBefore = default, logAfter = default;
-        HistogramBase? appendCallTime = null, appendBatch = null, logAppendTime = null;
+        using var counters = new WindowCounters(broker);
         Console.WriteLine();
         Console.WriteLine("progress (acks per interval; publish→ack latency of the acks in it):");
 
         _clock = new MeasurementClock(s.Warmup, s.Duration);
         var drivers = producers.Select((p, i) => Task.Run(() => DriveAsync(p, i, cancellationToken), cancellationToken)).ToArray();
         await _clock.RunAsync(
-            onBegin: () =>
-            {
-                runtime.Begin();
-                callsBefore = broker.Calls?.Snapshot() ?? [];
-                logBefore = broker.Appends?.Snapshot() ?? default;
-                broker.Calls?.AppendTime.GetIntervalHistogram();
-                broker.Calls?.AppendBatchSize.GetIntervalHistogram();
-                broker.Appends?.AppendTime.GetIntervalHistogram();
-            },
-            onEnd: () =>
-            {
-                runtime.End();
-                callsAfter = broker.Calls?.Snapshot() ?? [];
-                logAfter = broker.Appends?.Snapshot() ?? default;
-                appendCallTime = broker.Calls?.AppendTime.GetIntervalHistogram();
-                appendBatch = broker.Calls?.AppendBatchSize.GetIntervalHistogram();
-                logAppendTime = broker.Appends?.AppendTime.GetIntervalHistogram();
-            },
+            onBegin: counters.Begin,
+            onEnd: counters.End,
             onTick: (elapsed, measuring, interval) =>
             {
                 var h = _progress.GetIntervalHistogram();
@@ -103,8 +84,7 @@ internal sealed class PublishScenario
             .Add("failed publishes", _failed == 0 ? "0" : $"{ResultTable.Count(_failed)} (first: {_firstError?.GetType().Name}: {_firstError?.Message})")
             .Add("stored vs acknowledged (whole run)", $"{ResultTable.Count(stored)} stored, {ResultTable.Count(_ackedTotal)} acknowledged, {ResultTable.Count(_published)} published" +
                 (_unfinished > 0 ? $", {ResultTable.Count(_unfinished)} not settled within {DrainTimeout.TotalSeconds:0} s" : ""));
-        RunReport.AddSiloStats(results, broker, callsBefore, callsAfter, logBefore, logAfter, _clock.Window, appendCallTime, appendBatch, logAppendTime);
-        runtime.AddTo(results);
+        counters.AddTo(results);
         RunReport.AddWarnings(results, broker.Warnings);
         results.Print(Console.Out);
         Console.WriteLine();
