@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Hosting;
 using OrleansMQ.Client;
 using OrleansMQ.Server.Hosting;
+using OrleansMQ.Server.Storage;
 
 namespace OrleansMQ.Benchmarks.Harness;
 
@@ -57,7 +58,7 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
     public static string DescribeStorage(BenchmarkSettings settings) => settings.Storage switch
     {
         StorageOption.Memory => "in-memory log + in-memory grain state (not durable; fsync n/a)",
-        _ => $"file segment log (FileMessageLogFactory, fsync {settings.Fsync}) + file grain state",
+        _ => $"file segment log (fsync {settings.Fsync.ToString().ToLowerInvariant()}) + file grain state (fsync always)",
     };
 
     public static async Task<BrokerUnderTest> StartAsync(BenchmarkSettings settings, CancellationToken cancellationToken)
@@ -135,13 +136,9 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
                 options.StateStorage = LogStorageKind.InMemory;
                 break;
             default:
-                if (settings.Fsync != FsyncOption.Always)
-                {
-                    throw new NotSupportedException("This build's file log has no fsync policy to choose; only --fsync always is available.");
-                }
-
                 options.LogStorage = LogStorageKind.File;
                 options.StateStorage = LogStorageKind.File;
+                options.Fsync = settings.Fsync == FsyncOption.Never ? FsyncPolicy.Never : FsyncPolicy.Always;
                 break;
         }
     }
