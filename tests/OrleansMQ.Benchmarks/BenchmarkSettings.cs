@@ -77,6 +77,7 @@ internal sealed record BenchmarkSettings
         Check(MessageSize is >= 16 and <= 1024 * 1024, $"--message-size {MessageSize} must be 16 B – 1 MiB (the first 16 bytes carry a time stamp and a sequence number).");
         Check(Window is >= 1 and <= 100_000, $"--window {Window} must be 1–100000.");
         Check(MaxBatchMessages is >= 1 and <= 100_000, $"--max-batch {MaxBatchMessages} must be 1–100000.");
+        Check(Rate * (Warmup + Duration).TotalSeconds <= 50_000_000, $"--rate {Rate} over {(Warmup + Duration).TotalSeconds} s would be more than 50 million messages; shorten the run.");
         Check(Prefetch is >= 1 and <= 10_000, $"--prefetch {Prefetch} must be 1–10000.");
         Check(Linger >= TimeSpan.Zero && Linger <= TimeSpan.FromSeconds(1), $"--linger-ms {Linger.TotalMilliseconds} must be 0–1000.");
     }
