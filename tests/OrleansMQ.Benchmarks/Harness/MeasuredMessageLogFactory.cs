@@ -14,7 +14,10 @@ internal sealed class LogAppendStats
     /// <summary>Time from <see cref="IMessageLog.AppendAsync"/> to its completion (durable: written, and fsync'd under FsyncPolicy.Always).</summary>
     public Recorder AppendTime { get; } = Latency.NewRecorder();
 
-    public (long Appends, long Records) Snapshot() => (Volatile.Read(ref _appends), Volatile.Read(ref _records));
+    /// <summary>The file log writer's commit rounds so far (one write + fsync pass over every log touched); null for other backends.</summary>
+    public Func<long>? CommitRounds { get; set; }
+
+    public (long Appends, long Records, long Rounds) Snapshot() => (Volatile.Read(ref _appends), Volatile.Read(ref _records), CommitRounds?.Invoke() ?? 0);
 
     internal void Record(int records, long start, long end)
     {
@@ -37,7 +40,16 @@ internal sealed class MeasuredMessageLogFactory(IMessageLogFactory inner, LogApp
         var original = services.LastOrDefault(d => d.ServiceType == typeof(IMessageLogFactory) && !d.IsKeyedService)
             ?? throw new InvalidOperationException("No IMessageLogFactory is registered; call AddOrleansMQ first.");
         services.Remove(original);
-        services.AddSingleton<IMessageLogFactory>(sp => new MeasuredMessageLogFactory(Create(original, sp), stats));
+        services.AddSingleton<IMessageLogFactory>(sp =>
+        {
+            var inner = Create(original, sp);
+            if (inner is FileMessageLogFactory file)
+            {
+                stats.CommitRounds = () => file.CommitRounds;
+            }
+
+            return new MeasuredMessageLogFactory(inner, stats);
+        });
     }
 
     public async ValueTask<IMessageLog> OpenAsync(string topic, int partition, CancellationToken cancellationToken = default) =>

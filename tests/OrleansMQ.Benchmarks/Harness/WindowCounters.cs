@@ -12,7 +12,7 @@ internal sealed class WindowCounters(BrokerUnderTest broker) : IDisposable
 {
     private readonly RuntimeSampler _runtime = new();
     private Dictionary<string, (long Calls, long Ticks)> _siloBefore = [], _siloAfter = [], _clientBefore = [], _clientAfter = [];
-    private (long Appends, long Records) _logBefore, _logAfter;
+    private (long Appends, long Records, long Rounds) _logBefore, _logAfter;
     private HistogramBase? _siloAppendTime, _clientAppendTime, _appendBatch, _logAppendTime;
     private long _begin, _end;
 
@@ -80,6 +80,11 @@ internal sealed class WindowCounters(BrokerUnderTest broker) : IDisposable
             if (appends > 0)
             {
                 table.Add("log appends", $"{ResultTable.Rate(appends / seconds)}, {(_logAfter.Records - _logBefore.Records) / (double)appends:0.0} records each");
+                var rounds = _logAfter.Rounds - _logBefore.Rounds;
+                if (rounds > 0)
+                {
+                    table.Add("file log commit rounds", $"{ResultTable.Rate(rounds / seconds)}, {appends / (double)rounds:0.0} appends each (one writer thread; each round fsyncs every partition file it touched, one after another)");
+                }
             }
 
             if (_logAppendTime is { TotalCount: > 0 })
