@@ -9,6 +9,7 @@ internal static class RunReport
 {
     public static ResultTable Configuration(string command, BenchmarkSettings settings, BrokerUnderTest broker) =>
         new ResultTable($"{command}: configuration", "setting")
+            .Add("arguments", string.Join(' ', Environment.GetCommandLineArgs().Skip(1)))
             .Add("storage", BrokerUnderTest.DescribeStorage(settings))
             .Add("data directory", $"{broker.DataDirectory} (deleted at the end)")
             .Add("topology", $"1 silo + 1 Orleans client in one process, client → gateway over 127.0.0.1 (silo port {broker.SiloPort}, gateway {broker.GatewayPort})")
