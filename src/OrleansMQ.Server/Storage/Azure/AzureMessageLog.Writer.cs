@@ -41,6 +41,7 @@ public sealed partial class AzureMessageLog
                     {
                         failed = [.. _queue];
                         _queue.Clear();
+                        _totalBytes -= _pendingBytes; // never stored
                         _pendingBytes = 0;
                         _writerRunning = false;
                     }
