@@ -88,7 +88,17 @@ public sealed partial class AzureMessageLog
         var last = blobs[^1];
         var sealedLoad = LoadSealedAsync(container, blobs[..^1], options, logger, topic, partition, cancellationToken);
         var activeClient = container.GetAppendBlobClient(last.Name);
-        var download = (await activeClient.DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value;
+        BlobDownloadResult download;
+        try
+        {
+            download = (await activeClient.DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch
+        {
+            await ((Task)sealedLoad).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // observe it; the first failure wins
+            throw;
+        }
+
         var bytes = download.Content.ToMemory();
         var active = new AzureSegment(last.Name, last.BaseOffset, interval)
         {
