@@ -96,6 +96,34 @@ public sealed class AzureMessageLogTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task Of_instances_opening_at_the_same_time_exactly_one_can_write()
+    {
+        var topic = NewTopic();
+        await using var seeded = await OpenAsync(NewSilo(), topic);
+        await seeded.AppendAsync(TestRecords.Range(0, 2));
+
+        var opened = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => OpenAsync(NewSilo(), topic)));
+
+        var outcomes = new List<bool>();
+        for (var i = 0; i < opened.Length; i++)
+        {
+            try
+            {
+                Assert.Equal(2, await opened[i].AppendAsync(TestRecords.Range(2, 1)));
+                outcomes.Add(true);
+            }
+            catch (LogFencedException)
+            {
+                outcomes.Add(false);
+            }
+        }
+
+        Assert.Single(outcomes, true);
+        var winner = opened[outcomes.IndexOf(true)];
+        Assert.Equal(Enumerable.Range(0, 3).Select(i => $"msg-{i:D8}"), (await TestRecords.ReadAllAsync(winner)).Select(r => r.MessageId));
+    }
+
+    [Fact]
     public async Task A_takeover_during_concurrent_appends_keeps_a_dense_prefix_and_loses_nothing_acknowledged()
     {
         var topic = NewTopic();
