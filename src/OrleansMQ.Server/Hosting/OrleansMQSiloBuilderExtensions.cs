@@ -35,6 +35,9 @@ public static class OrleansMQSiloBuilderExtensions
             return o.LogStorage switch
             {
                 LogStorageKind.InMemory => new InMemoryMessageLogFactory(Math.Min(o.LogSegmentBytes, InMemoryMessageLogFactory.DefaultSegmentBytes)),
+                LogStorageKind.AzureStorage => new AzureMessageLogFactory(
+                    Options.Create(new AzureLogOptions { ConnectionString = o.AzureStorageConnectionString, NamePrefix = o.AzureNamePrefix }),
+                    sp.GetService<Microsoft.Extensions.Logging.ILogger<AzureMessageLogFactory>>()),
                 _ => new FileMessageLogFactory(
                     Options.Create(new FileLogOptions { DataDirectory = Path.Combine(o.DataDirectory, "log"), SegmentBytes = o.LogSegmentBytes, FsyncPolicy = o.Fsync }),
                     sp.GetService<Microsoft.Extensions.Logging.ILogger<FileMessageLogFactory>>()),
