@@ -66,7 +66,7 @@ public enum LogStorageKind
     /// <summary>Process memory (tests; lost on restart).</summary>
     InMemory = 1,
 
-    /// <summary>Azure Storage append blobs (cluster mode; message log only), using <see cref="OrleansMQServerOptions.AzureStorageConnectionString"/>.</summary>
+    /// <summary>Azure Storage (cluster mode): append blobs for the log, Azure Table for state, using <see cref="OrleansMQServerOptions.AzureStorageConnectionString"/>.</summary>
     AzureStorage = 2,
 }
 
@@ -85,9 +85,9 @@ internal sealed class OrleansMQServerOptionsValidator : IValidateOptions<Orleans
             errors.Add("OrleansMQ: LogStorage is AzureStorage, so AzureStorageConnectionString must be set.");
         }
 
-        if (options.StateStorage == LogStorageKind.AzureStorage)
+        if (options.StateStorage == LogStorageKind.AzureStorage && string.IsNullOrWhiteSpace(options.AzureStorageConnectionString))
         {
-            errors.Add("OrleansMQ: StateStorage AzureStorage is not supported yet; use File or InMemory.");
+            errors.Add("OrleansMQ: StateStorage is AzureStorage, so AzureStorageConnectionString must be set.");
         }
 
         if (options.MaxReceiveWait <= TimeSpan.Zero || options.MaxReceiveWait > TimeSpan.FromSeconds(25))
