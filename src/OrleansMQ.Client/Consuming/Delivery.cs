@@ -10,7 +10,23 @@ public sealed class Delivery
     {
         _consumer = consumer;
         Delivered = delivered;
+        // A consumer span per delivery, child of the producer's trace when the message carries one; it ends at ack/nack.
+        var parent = delivered.Message.Headers.TryGetValue(OrleansMQTelemetry.TraceParentHeader, out var traceParent)
+            && System.Diagnostics.ActivityContext.TryParse(traceParent, null, out var context) ? context : default;
+        Activity = OrleansMQTelemetry.ActivitySource.StartActivity($"process {delivered.Message.Topic}", System.Diagnostics.ActivityKind.Consumer, parent);
+        Activity?.SetTag("messaging.system", "orleansmq");
+        Activity?.SetTag("messaging.destination.name", delivered.Message.Topic);
+        Activity?.SetTag("messaging.consumer.group.name", delivered.Subscription);
+        Activity?.SetTag("messaging.message.id", delivered.Message.MessageId);
+        // Don't leave it as the ambient activity of the consumer's loop.
+        if (Activity is not null && System.Diagnostics.Activity.Current == Activity)
+        {
+            System.Diagnostics.Activity.Current = Activity.Parent;
+        }
     }
+
+    /// <summary>The consumer span of this delivery (null when nobody listens); it ends when the delivery is acked or nacked.</summary>
+    public System.Diagnostics.Activity? Activity { get; }
 
     /// <summary>The wire delivery.</summary>
     public DeliveredMessage Delivered { get; }
@@ -53,11 +69,28 @@ public sealed class Delivery
         return _consumer.NackAsync(this, reason, cancellationToken);
     }
 
+    /// <summary>
+    /// Request–reply: publishes <paramref name="reply"/> to this message's reply-to topic with its correlation id.
+    /// <see cref="ErrorCode.InvalidOperation"/> when the message is not a request.
+    /// </summary>
+    public async Task<PublishReceipt> ReplyAsync(Message reply, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        if (!Message.Headers.TryGetValue(Headers.ReplyTo, out var replyTo) || !Message.Headers.TryGetValue(Headers.CorrelationId, out var correlationId))
+        {
+            throw new OrleansMQException(ErrorCode.InvalidOperation, $"Message {Topic}/{Partition}@{Offset} has no reply-to and correlation id: it is not a request.");
+        }
+
+        return await _consumer.Client.PublishAsync(replyTo, reply.WithHeader(Headers.CorrelationId, correlationId), cancellationToken).ConfigureAwait(false);
+    }
+
     private void Settle()
     {
         if (Interlocked.Exchange(ref _settled, 1) != 0)
         {
             throw new OrleansMQException(ErrorCode.InvalidOperation, $"Delivery {Topic}/{Partition}@{Offset} was already acked or nacked.");
         }
+
+        Activity?.Stop();
     }
 }
