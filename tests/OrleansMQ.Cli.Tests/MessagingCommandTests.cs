@@ -117,16 +117,19 @@ public sealed class MessagingCommandTests(SiloHostFixture broker, ITestOutputHel
 
         await Task.WhenAll(RunOkAsync("exchange", "create", exchange, "--type", "direct"), CreateDestinationAsync());
 
-        var bound = (await _omq.RunAsync("bind", exchange, destination, "--key", "eu", "-o", "json")).Succeeded().Json();
+        const string filter = "headers.tier == 'gold'";
+        var bound = (await _omq.RunAsync("bind", exchange, destination, "--key", "eu", "--filter", filter, "-o", "json")).Succeeded().Json();
         var binding = Assert.Single(bound.Items("bindings"));
-        Assert.Equal((destination, "eu"), (binding.Str("destination"), binding.Str("key")));
+        Assert.Equal((destination, "eu", filter), (binding.Str("destination"), binding.Str("key"), binding.Str("filter")));
 
-        var (eu, us) = await Omq.AllAsync(
-            _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "eu", "hello eu", "-o", "json"),
-            _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "us", "hello us"));
+        var (eu, us, silver) = await Omq.AllAsync(
+            _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "eu", "-H", "tier=gold", "hello eu", "-o", "json"),
+            _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "us", "-H", "tier=gold", "hello us"),
+            _omq.RunAsync("publish", "--exchange", exchange, "--routing-key", "eu", "-H", "tier=silver", "hello silver"));
         var delivery = Assert.Single(Assert.Single(eu.Succeeded().JsonLines()).Items("deliveries"));
         Assert.Equal(destination, delivery.Str("topic"));
         us.Failed(5, "Unroutable");
+        silver.Failed(5, "Unroutable");
 
         var message = Assert.Single((await _omq.RunAsync("consume", destination, "audit", "-n", "1", "-o", "json")).Succeeded().JsonLines());
         Assert.Equal("hello eu", message.Str("body"));
@@ -134,7 +137,9 @@ public sealed class MessagingCommandTests(SiloHostFixture broker, ITestOutputHel
         Assert.Equal(exchange, message.Header("omq-exchange"));
         Assert.Equal("eu", message.Header("omq-routing-key"));
 
-        Assert.Empty((await _omq.RunAsync("unbind", exchange, destination, "--key", "eu", "-o", "json")).Succeeded().Json().Items("bindings"));
+        // A binding is removed by what it was made with, filter included.
+        (await _omq.RunAsync("unbind", exchange, destination, "--key", "eu")).Failed(3, "NotFound");
+        Assert.Empty((await _omq.RunAsync("unbind", exchange, destination, "--key", "eu", "--filter", filter, "-o", "json")).Succeeded().Json().Items("bindings"));
         (await _omq.RunAsync("exchange", "delete", exchange)).Succeeded();
         (await _omq.RunAsync("exchange", "describe", exchange)).Failed(3, "NotFound");
     }

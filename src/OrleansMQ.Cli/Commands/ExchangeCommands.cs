@@ -89,12 +89,17 @@ internal static class ExchangeCommands
             Description = "headers exchanges: all headers must match, or any one.",
             DefaultValueFactory = _ => "all",
         }.AcceptOnlyFromAmong(Words.HeaderMatches);
+        var filter = new Option<string?>("--filter")
+        {
+            HelpName = "expression",
+            Description = "A content filter applied after the match, e.g. \"body.amount > 100 && headers.currency == 'EUR'\".",
+        };
 
         return new Command(bind ? "bind" : "unbind", bind
             ? "Bind an exchange to a topic or queue; every later publish through it, on any silo, routes by it."
-            : "Remove a binding (give the same key, headers and match as when binding).")
+            : "Remove a binding (give the same key, headers, match and filter as when binding; its transforms are found for you).")
         {
-            exchange, destination, key, headers, match,
+            exchange, destination, key, headers, match, filter,
         }.Handle(async (ctx, ct) =>
         {
             var e = Names.Validate(ctx.Get(exchange), "exchange");
@@ -104,17 +109,36 @@ internal static class ExchangeCommands
                 Key = ctx.Get(key) ?? "",
                 Headers = ctx.Get(headers) is { Count: > 0 } h ? h : null,
                 Match = Words.HeadersMatch(ctx.Get(match)),
+                Filter = ctx.Get(filter),
             };
             var broker = await ctx.ConnectAsync(ct);
             var info = bind
                 ? await broker.Client.Admin.BindAsync(e, binding, ct)
-                : await broker.Client.Admin.UnbindAsync(e, binding, ct);
+                : await broker.Client.Admin.UnbindAsync(e, await FindBindingAsync(broker, e, binding, ct), ct);
             Show(ctx.Output, info);
             return ExitCodes.Ok;
         });
     }
 
     private static Argument<string> ExchangeArgument() => new("exchange") { Description = "The exchange." };
+
+    /// <summary>
+    /// The exchange's binding that equals <paramref name="wanted"/> apart from its transforms (which the command line
+    /// cannot spell), so bindings made through the API with transforms can be removed too.
+    /// </summary>
+    private static async Task<Binding> FindBindingAsync(BrokerConnection broker, string exchange, Binding wanted, CancellationToken ct)
+    {
+        var info = await broker.Client.Admin.GetExchangeAsync(exchange, ct);
+        var matches = info.Bindings.Where(b => b with { Transforms = null } == wanted).ToList();
+        return matches.Count switch
+        {
+            0 => throw new OrleansMQException(ErrorCode.NotFound,
+                $"Exchange '{exchange}' has no binding to '{wanted.Destination}' with key '{wanted.Key}' and those headers, match and filter (omq exchange describe {exchange})."),
+            1 => matches[0],
+            _ => throw new OrleansMQException(ErrorCode.InvalidArgument,
+                $"Exchange '{exchange}' has {matches.Count} such bindings to '{wanted.Destination}' that differ only in their transforms; remove them through the API."),
+        };
+    }
 
     private static void Show(CliOutput output, ExchangeInfo info)
     {
@@ -137,12 +161,14 @@ internal static class ExchangeCommands
             return;
         }
 
-        var table = Tables.Create("Destination", "Key", "Headers", "Match");
+        var table = Tables.Create("Destination", "Key", "Headers", "Match", "Filter", "Transforms");
         foreach (var b in view.Bindings)
         {
             table.Row(b.Destination, b.Key.Length == 0 ? null : b.Key,
                 b.Headers is { Count: > 0 } h ? string.Join(", ", h.Select(kv => $"{kv.Key}={kv.Value}")) : null,
-                b.Headers is { Count: > 0 } ? b.Match : null);
+                b.Headers is { Count: > 0 } ? b.Match : null,
+                b.Filter,
+                b.Transforms is { } steps ? string.Join(" → ", steps) : null);
         }
 
         output.Write(table);

@@ -215,6 +215,7 @@ internal static class SubscriptionCommands
             ("nack backoff", $"{view.Spec.NackBackoffInitial} doubling up to {view.Spec.NackBackoffMax}"),
             ("consumer timeout", view.Spec.ConsumerTimeout),
             ("dead-letter topic", view.Spec.DeadLetterTopic),
+            ("transforms", view.Spec.Transforms is { } steps ? string.Join(" → ", steps) : null),
             ("backlog", view.Backlog),
             ("in flight", view.InFlight),
             ("consumers", view.Consumers),

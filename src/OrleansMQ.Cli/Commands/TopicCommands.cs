@@ -29,9 +29,12 @@ internal static class TopicCommands
             Description = "Largest message (body + key + headers), e.g. 1MiB (default) up to 16MiB.",
             CustomParser = OptionParsers.OptionalByteSize,
         };
+        var dedupWindow = new OptionalDurationOption("--dedup-window", "De-duplicate messages by id within this window (up to 7d). Default: off.", defaultValue: null);
+        var messageTtl = new OptionalDurationOption("--message-ttl", "Messages without their own TTL expire after this long. Default: never.", defaultValue: null);
+        var expiredToDlq = new Option<bool>("--expired-to-dlq") { Description = "Expired messages go to the subscriptions' dead-letter topics instead of being dropped." };
         var create = new Command("create", "Create a topic (no-op when it exists with the same definition).")
         {
-            name, partitions, retentionAge, retentionBytes, maxMessageBytes,
+            name, partitions, retentionAge, retentionBytes, maxMessageBytes, dedupWindow, messageTtl, expiredToDlq,
         }.Handle(async (ctx, ct) =>
         {
             var topic = Names.Validate(ctx.Get(name), "topic");
@@ -40,6 +43,9 @@ internal static class TopicCommands
                 Partitions = ctx.Get(partitions),
                 Retention = new RetentionPolicy { MaxAge = ctx.Get(retentionAge), MaxBytes = ctx.Get(retentionBytes) },
                 MaxMessageBytes = ToInt(ctx.Get(maxMessageBytes) ?? MessageLimits.DefaultMaxMessageBytes, "--max-message-bytes"),
+                DeduplicationWindow = ctx.Get(dedupWindow),
+                MessageTtl = ctx.Get(messageTtl),
+                ExpiredToDeadLetter = ctx.Get(expiredToDlq),
             };
             spec.Validate(topic);
             var broker = await ctx.ConnectAsync(ct);
@@ -184,6 +190,8 @@ internal static class TopicCommands
             ("retention", Retention(view.Spec)),
             ("max message", ByteSizes.Format(view.Spec.MaxMessageBytes)),
             ("max backlog", $"{view.Spec.MaxBacklogMessages.ToString(CultureInfo.InvariantCulture)} messages / {ByteSizes.Format(view.Spec.MaxBacklogBytes)} per partition"),
+            ("de-duplication", view.Spec.DeduplicationWindow is { } window ? "by message id within " + window : "off"),
+            ("message TTL", view.Spec.MessageTtl is { } ttl ? ttl + (view.Spec.ExpiredToDeadLetter ? ", expired messages are dead-lettered" : ", expired messages are dropped") : "none"),
             ("messages", view.Messages),
             ("size", ByteSizes.Format(view.SizeBytes)),
             ("backlog", view.Backlog),

@@ -9,7 +9,8 @@ internal sealed record SubscriptionSpecView(
     string NackBackoffInitial,
     string NackBackoffMax,
     string ConsumerTimeout,
-    string? DeadLetterTopic);
+    string? DeadLetterTopic,
+    IReadOnlyList<TransformView>? Transforms);
 
 /// <summary>A subscription with its totals over all partitions (<c>omq sub list</c>, <c>omq topic describe</c>).</summary>
 internal sealed record SubscriptionSummaryView(string Name, SubscriptionSpecView Spec, long Backlog, long InFlight, int Consumers, long DeadLettered);

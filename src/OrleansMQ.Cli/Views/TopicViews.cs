@@ -15,7 +15,7 @@ internal sealed record TopicView(
     IReadOnlyList<PartitionView> Partitions,
     IReadOnlyList<SubscriptionSummaryView> Subscriptions);
 
-/// <summary>A topic's definition; durations in the CLI's notation (<c>7d</c>).</summary>
+/// <summary>A topic's definition; durations in the CLI's notation (<c>7d</c>); null = not set (no limit, no expiry, no de-duplication).</summary>
 internal sealed record TopicSpecView(
     int Partitions,
     string? RetentionAge,
@@ -23,7 +23,10 @@ internal sealed record TopicSpecView(
     bool RetainUntilAcknowledged,
     int MaxMessageBytes,
     long MaxBacklogMessages,
-    long MaxBacklogBytes);
+    long MaxBacklogBytes,
+    string? DeduplicationWindow,
+    string? MessageTtl,
+    bool ExpiredToDeadLetter);
 
 /// <summary>One partition: retained offsets [low, high), size and the slowest subscription's backlog.</summary>
 internal sealed record PartitionView(int Partition, long LowWatermark, long HighWatermark, long Messages, long SizeBytes, long Backlog);

@@ -17,7 +17,10 @@ internal static class ViewMapper
         spec.Retention.UntilAcknowledged,
         spec.MaxMessageBytes,
         spec.MaxBacklogMessages,
-        spec.MaxBacklogBytes);
+        spec.MaxBacklogBytes,
+        spec.DeduplicationWindow is { } window ? Durations.Format(window) : null,
+        spec.MessageTtl is { } ttl ? Durations.Format(ttl) : null,
+        spec.ExpiredToDeadLetter);
 
     public static SubscriptionSpecView Spec(string topic, string subscription, SubscriptionSpec spec) => new(
         Words.Of(spec.Type),
@@ -27,7 +30,8 @@ internal static class ViewMapper
         Durations.Format(spec.NackBackoffInitial),
         Durations.Format(spec.NackBackoffMax),
         Durations.Format(spec.ConsumerTimeout),
-        spec.MaxDeliveries > 0 ? spec.DeadLetterTopicFor(topic, subscription) : null);
+        spec.MaxDeliveries > 0 ? spec.DeadLetterTopicFor(topic, subscription) : null,
+        Transforms(spec.Transforms));
 
     public static PartitionView Partition(PartitionInfo p) =>
         new(p.Partition, p.LowWatermark, p.HighWatermark, p.HighWatermark - p.LowWatermark, p.SizeBytes, p.Backlog);
@@ -74,7 +78,10 @@ internal static class ViewMapper
 
     public static ExchangeView Exchange(ExchangeInfo info) => new(
         info.Name, Words.Of(info.Spec.Type), info.Spec.AlternateTopic, info.Spec.AlternateExchange, info.Version,
-        [.. info.Bindings.Select(b => new BindingView(b.Destination, b.Key, b.Headers, Words.Of(b.Match)))]);
+        [.. info.Bindings.Select(b => new BindingView(b.Destination, b.Key, b.Headers, Words.Of(b.Match), b.Filter, Transforms(b.Transforms)))]);
+
+    public static IReadOnlyList<TransformView>? Transforms(IReadOnlyList<TransformStep>? steps) =>
+        steps is { Count: > 0 } ? [.. steps.Select(s => new TransformView(s.Type, s.Name, new SortedDictionary<string, string>(s.Parameters.ToDictionary(StringComparer.Ordinal), StringComparer.Ordinal)))] : null;
 
     /// <summary>The body as text when it is valid UTF-8, else base64.</summary>
     public static (string Body, string Encoding) Body(ReadOnlySpan<byte> body) =>
