@@ -96,6 +96,8 @@ internal sealed partial class StompConnection
 
         if (error is not null && !IsTransportGone(error))
         {
+            // Whatever was accepted before the error is kept: the ERROR frame goes out once earlier SENDs are durable.
+            await SettleInflightAsync();
             await SendErrorAsync(error, _current);
         }
 
@@ -698,6 +700,21 @@ internal sealed partial class StompConnection
         var pending = _inflight.ToArray();
         _inflight.Clear();
         await Task.WhenAll(pending);
+    }
+
+    /// <summary>Waits (boundedly) for in-flight work when the session is failing; their own failures are already reported.</summary>
+    private async Task SettleInflightAsync()
+    {
+        try
+        {
+            await Task.WhenAll(_inflight).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception)
+        {
+            // Failed publishes were reported through Fail (or are the error being sent); a timeout leaves them to finish on their own.
+        }
+
+        _inflight.Clear();
     }
 
     private Task ReceiptAsync(StompFrame frame, CancellationToken token) =>

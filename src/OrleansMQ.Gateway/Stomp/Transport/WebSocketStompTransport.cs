@@ -10,6 +10,7 @@ namespace OrleansMQ.Gateway.Stomp.Transport;
 /// </summary>
 internal sealed class WebSocketStompTransport : IStompTransport
 {
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(2);
     private readonly WebSocket _socket;
     private readonly Pipe _input;
     private readonly Task _pump;
@@ -41,18 +42,26 @@ internal sealed class WebSocketStompTransport : IStompTransport
         {
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                using var timeout = new CancellationTokenSource(CloseTimeout);
                 await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
             }
+
+            // The close handshake: the client's close frame ends the pump. Aborting before it would drop the last
+            // frames sent (an ERROR, a RECEIPT) that are still on their way out.
+            await _pump.WaitAsync(CloseTimeout);
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or TimeoutException)
         {
-            // The client is gone already.
+            // The client is gone or does not answer the close.
         }
         finally
         {
-            _socket.Abort();
-            await _pump;
+            if (!_pump.IsCompleted)
+            {
+                _socket.Abort();
+                await _pump;
+            }
+
             await _input.Reader.CompleteAsync();
         }
     }
