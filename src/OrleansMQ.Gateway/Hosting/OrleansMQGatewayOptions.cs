@@ -32,8 +32,9 @@ public sealed class OrleansMQGatewayOptions
     public int MaxReceiveMessages { get; set; } = 1000;
 
     /// <summary>
-    /// Credit of an HTTP pull session's consumer: how many deliveries the gateway leases ahead of the HTTP client's
-    /// receives. Default 32. Buffered deliveries are leased, so keep it small for competing consumers.
+    /// Credit of an HTTP pull session's consumer (when the client names its consumer id): how many deliveries the
+    /// gateway leases ahead of the HTTP client's receives (at least the receive's max). Default 32. Buffered deliveries
+    /// are leased, so keep it small for competing consumers. An anonymous receive leases only what it returns.
     /// </summary>
     public int PullPrefetch { get; set; } = 32;
 

@@ -59,10 +59,12 @@ internal static class ConsumeEndpoints
             "base64" => true,
             _ => throw new OrleansMQException(ErrorCode.InvalidArgument, $"encoding '{encoding}' must be auto or base64."),
         };
-        var consumerId = ConsumerId(context, consumer) ?? "http-" + Guid.NewGuid().ToString("N");
+        var named = ConsumerId(context, consumer);
+        var consumerId = named ?? "http-" + Guid.NewGuid().ToString("N");
         context.Response.Headers[ConsumerIdHeader] = consumerId;
 
-        var session = await sessions.GetOrOpenAsync(topic, subscription, consumerId, context.RequestAborted);
+        var prefetch = named is null ? count : Math.Max(count, limits.PullPrefetch);
+        var session = await sessions.GetOrOpenAsync(topic, subscription, consumerId, prefetch, context.RequestAborted);
         var deliveries = await session.ReceiveAsync(count, waitFor, context.RequestAborted);
         return new ReceiveResponse(consumerId, [.. deliveries.Select(d => new DeliveryResponse
         {

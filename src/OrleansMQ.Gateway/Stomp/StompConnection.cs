@@ -213,6 +213,10 @@ internal sealed partial class StompConnection
             await DrainAsync();
             await ReceiptAsync(frame, token);
         }
+        else if (_inflight.Count > MaxInflight)
+        {
+            await ThrottleAsync();
+        }
 
         return true;
     }
@@ -688,6 +692,17 @@ internal sealed partial class StompConnection
     private void Observe(Task work) =>
         work.ContinueWith(static (t, state) => ((StompConnection)state!).Fail(t.Exception!.GetBaseException()), this,
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    /// <summary>A client that pipelines faster than the broker stores waits here (and so stops being read) until it is back under the bound.</summary>
+    private async Task ThrottleAsync()
+    {
+        _inflight.RemoveAll(t => t.IsCompleted);
+        while (_inflight.Count > MaxInflight / 2)
+        {
+            await _inflight[0];
+            _inflight.RemoveAt(0);
+        }
+    }
 
     /// <summary>Waits until every publish and ack handed out so far completed; throws the first failure.</summary>
     private async Task DrainAsync()

@@ -37,7 +37,9 @@ public sealed class StompJsClientTests(GatewayFixture gateway)
         Assert.Equal(5, onTopic.Select(m => m.GetProperty("messageId").GetString()).Distinct().Count());
 
         var onQueue = result.GetProperty("queue").EnumerateArray().Select(m => m.GetProperty("body").GetString()).ToList();
-        Assert.Equal(["q0", "q1", "q2", "via-exchange"], onQueue);
+        // SENDs to one destination keep their order; the exchange's router appends on its own path, so it may land anywhere.
+        Assert.Equal(["q0", "q1", "q2"], onQueue.Where(b => b != "via-exchange"));
+        Assert.Single(onQueue, "via-exchange");
 
         // Every queue message was acked (client-individual) before DISCONNECT: nothing is left.
         var stats = await gateway.Http.GetFromJsonAsync<JsonElement>($"queues/{queue}");

@@ -23,8 +23,13 @@ internal sealed partial class PullSessions(
 
     public int Count => _sessions.Count;
 
-    /// <summary>The session for the key, opening one (and its consumer) when there is none. NotFound when the subscription does not exist.</summary>
-    public async Task<PullSession> GetOrOpenAsync(string topic, string subscription, string consumerId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The session for the key, opening one (and its consumer) when there is none. NotFound when the subscription does
+    /// not exist. <paramref name="prefetch"/> is the new consumer's credit: the configured read-ahead for a named
+    /// consumer, just the requested count for an anonymous one (which may never come back, so it must not lease more
+    /// than it was handed).
+    /// </summary>
+    public async Task<PullSession> GetOrOpenAsync(string topic, string subscription, string consumerId, int prefetch, CancellationToken cancellationToken)
     {
         var key = (topic, subscription, consumerId);
         if (_sessions.TryGetValue(key, out var existing) && !existing.IsDisposed)
@@ -38,7 +43,7 @@ internal sealed partial class PullSessions(
             throw new OrleansMQException(ErrorCode.NotFound, $"Subscription '{subscription}' on topic '{topic}' does not exist.");
         }
 
-        var consumer = client.CreateConsumer(topic, subscription, new ConsumerOptions { ConsumerId = consumerId, Prefetch = options.Value.PullPrefetch });
+        var consumer = client.CreateConsumer(topic, subscription, new ConsumerOptions { ConsumerId = consumerId, Prefetch = prefetch });
         var session = new PullSession(consumer, spec.AckTimeout, _time);
         var winner = _sessions.AddOrUpdate(key, session, (_, current) => current.IsDisposed ? session : current);
         if (!ReferenceEquals(winner, session))
