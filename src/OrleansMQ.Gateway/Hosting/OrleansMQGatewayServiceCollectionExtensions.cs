@@ -56,7 +56,16 @@ public static class OrleansMQGatewayServiceCollectionExtensions
         services.AddSingleton<PullSessions>();
         services.AddHostedService(sp => sp.GetRequiredService<PullSessions>());
 
-        services.AddOpenApi();
+        services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new Microsoft.OpenApi.OpenApiInfo
+            {
+                Title = "OrleansMQ gateway",
+                Version = "v1",
+                Description = "Publish, pull-consume (receive + ack/nack by delivery id), topic/queue/subscription/exchange admin, dead-letter browse and re-drive. Errors are RFC 7807 problem details whose 'code' is the OrleansMQ ErrorCode.",
+            };
+            return Task.CompletedTask;
+        }));
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
