@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the solution once (Release) and runs every test project.
 #
-# Needs the .NET 10 SDK and node/npm (the gateway tests drive real STOMP clients from npm; Azurite when required).
+# Needs the .NET 10 SDK and node/npm (Azurite, the Azure Storage emulator the Azure tests run against, and the STOMP
+# clients the gateway tests drive come from npm).
 # The last line printed is the totals, e.g. "42 passed, 0 failed" (", N skipped" only when N > 0).
 # Exits non-zero when the build fails, a test fails, or the test run itself fails (crash, hang, abort).
 #
 # Environment:
-#   OMQ_NEED_AZURITE=1         install Azurite into .tools/ (once) and export OMQ_AZURITE_BIN
 #   (always)                   npm ci the gateway tests' STOMP clients into .tools/gateway-node (when their lock file
 #                              changed) and export OMQ_GATEWAY_NODE_MODULES
 #   OMQ_TEST_HANG_TIMEOUT=10m  per-test-host hang timeout before blame kills it (and dumps it)
@@ -25,7 +25,8 @@ export DOTNET_NOLOGO="${DOTNET_NOLOGO:-1}"
 export DOTNET_CLI_TELEMETRY_OPTOUT="${DOTNET_CLI_TELEMETRY_OPTOUT:-1}"
 
 # Installs the pinned Azurite from npm into .tools/azurite (gitignored) unless it is already
-# there at the pinned version, and exports OMQ_AZURITE_BIN for tests that start their own instance.
+# there at the pinned version, and exports OMQ_AZURITE_BIN for tests that start their own instance
+# (tests/OrleansMQ.Server.Tests/Azure/AzuriteFixture.cs: free loopback ports, fresh data folder, stopped by PID).
 ensure_azurite() {
   local bin="$azurite_prefix/node_modules/.bin/azurite"
   local manifest="$azurite_prefix/node_modules/azurite/package.json"
@@ -99,9 +100,8 @@ JS
 
 rm -rf "$results_dir"
 
-if [[ "${OMQ_NEED_AZURITE:-}" == "1" ]]; then
-  ensure_azurite
-fi
+# Always: the Azure storage tests run against a real Azurite and are never skipped. Installs once into .tools/.
+ensure_azurite
 
 ensure_gateway_node
 

@@ -18,6 +18,13 @@ public interface IOrleansMQClient
     /// <summary>A producer that publishes through an exchange (routing key + bindings decide the topics and queues).</summary>
     IExchangeProducer CreateExchangeProducer(string exchange, ProducerOptions? options = null);
 
+    /// <summary>
+    /// Request–reply: publishes <paramref name="request"/> to <paramref name="topic"/> with a reply-to and a correlation id,
+    /// and waits for the reply (a responder calls <see cref="Delivery.ReplyAsync"/>). Throws
+    /// <see cref="ErrorCode.RequestTimeout"/> when none arrives within <paramref name="timeout"/>.
+    /// </summary>
+    Task<StoredMessage> RequestAsync(string topic, Message request, TimeSpan timeout, CancellationToken cancellationToken = default);
+
     /// <summary>Publishes one message through a shared, cached producer for the topic.</summary>
     ValueTask<PublishReceipt> PublishAsync(string topic, Message message, CancellationToken cancellationToken = default);
 }

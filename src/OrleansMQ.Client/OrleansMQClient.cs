@@ -8,12 +8,14 @@ internal sealed class OrleansMQClient : IOrleansMQClient, IAsyncDisposable
     private readonly IGrainFactory _grains;
     private readonly TopicCache _topics;
     private readonly ConcurrentDictionary<string, IProducer> _shared = new(StringComparer.Ordinal);
+    private readonly Lazy<ReplyListener> _replies;
 
     public OrleansMQClient(IGrainFactory grains)
     {
         _grains = grains;
         _topics = new TopicCache(grains);
         Admin = new OrleansMQAdmin(grains, _topics);
+        _replies = new Lazy<ReplyListener>(() => new ReplyListener(this));
     }
 
     public IOrleansMQAdmin Admin { get; }
@@ -21,7 +23,10 @@ internal sealed class OrleansMQClient : IOrleansMQClient, IAsyncDisposable
     public IProducer CreateProducer(string topic, ProducerOptions? options = null) => new Producer(_grains, _topics, topic, options ?? new ProducerOptions());
 
     public IConsumer CreateConsumer(string topic, string subscription, ConsumerOptions? options = null) =>
-        new Consumer(_grains, _topics, topic, subscription, options ?? new ConsumerOptions());
+        new Consumer(this, _grains, _topics, topic, subscription, options ?? new ConsumerOptions());
+
+    public Task<StoredMessage> RequestAsync(string topic, Message request, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _replies.Value.RequestAsync(topic, request, timeout, cancellationToken);
 
     public IExchangeProducer CreateExchangeProducer(string exchange, ProducerOptions? options = null) =>
         new ExchangeProducer(_grains, exchange, options ?? new ProducerOptions());
@@ -36,6 +41,11 @@ internal sealed class OrleansMQClient : IOrleansMQClient, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_replies.IsValueCreated)
+        {
+            await _replies.Value.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var producer in _shared.Values)
         {
             await producer.DisposeAsync().ConfigureAwait(false);

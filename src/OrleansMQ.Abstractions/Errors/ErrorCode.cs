@@ -33,4 +33,6 @@ public enum ErrorCode
     InvalidOperation = 13,
     /// <summary>No binding of the exchange matched the message and the exchange has no alternate.</summary>
     Unroutable = 14,
+    /// <summary>A request got no reply within its timeout.</summary>
+    RequestTimeout = 15,
 }

@@ -61,6 +61,12 @@ public sealed record SubscriptionConfig
 
     /// <summary>The topic's incarnation, so a re-created topic starts a fresh cursor.</summary>
     [Id(2)] public Guid TopicIncarnation { get; init; }
+
+    /// <summary>The topic's default message TTL.</summary>
+    [Id(3)] public TimeSpan? MessageTtl { get; init; }
+
+    /// <summary>Whether expired messages go to the dead-letter topic (else they are dropped).</summary>
+    [Id(4)] public bool ExpiredToDeadLetter { get; init; }
 }
 
 /// <summary>The answer to a receive.</summary>

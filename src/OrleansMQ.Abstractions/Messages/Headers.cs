@@ -29,4 +29,22 @@ public static class Headers
 
     /// <summary>Set on messages routed through an exchange: the exchange's name.</summary>
     public const string Exchange = "omq-exchange";
+
+    /// <summary>Delay before delivery in milliseconds, counted from the message time stamp (Shared/KeyShared subscriptions).</summary>
+    public const string DelayMs = "omq-delay-ms";
+
+    /// <summary>Absolute delivery time in Unix milliseconds (Shared/KeyShared subscriptions).</summary>
+    public const string DeliverAt = "omq-deliver-at";
+
+    /// <summary>Time-to-live in milliseconds, counted from the message time stamp; expired messages are not delivered.</summary>
+    public const string TimeToLiveMs = "omq-ttl-ms";
+
+    /// <summary>Priority 0 (default, lowest) to 9 (highest), honoured by Shared subscriptions.</summary>
+    public const string Priority = "omq-priority";
+
+    /// <summary>Request–reply: the topic the reply should be published to.</summary>
+    public const string ReplyTo = "omq-reply-to";
+
+    /// <summary>Request–reply: the id that ties a reply to its request.</summary>
+    public const string CorrelationId = "omq-correlation-id";
 }

@@ -58,6 +58,7 @@ public static class MessageLimits
             }
         }
 
+        MessageDelivery.Validate(message, topic);
         var size = SizeOf(message);
         if (size > maxMessageBytes)
         {

@@ -77,12 +77,25 @@ public sealed record Binding
     /// <summary>Headers exchanges: all or any.</summary>
     [Id(3)] public HeadersMatch Match { get; init; } = HeadersMatch.All;
 
+    /// <summary>
+    /// Optional content filter, applied after the exchange type's match, e.g.
+    /// <c>headers.region == 'eu' &amp;&amp; body.amount &gt; 100</c> (see README: content filters). At most 1024 characters.
+    /// </summary>
+    [Id(4)] public string? Filter { get; init; }
+
+    /// <summary>Transform steps applied to messages routed by this binding (see <see cref="TransformStep"/>).</summary>
+    [Id(5)] public IReadOnlyList<TransformStep>? Transforms { get; init; }
+
     /// <summary>Equality on content (the headers dictionary by its entries), so unbinding finds the binding.</summary>
     public bool Equals(Binding? other) =>
-        other is not null && Destination == other.Destination && Key == other.Key && Match == other.Match && SameHeaders(Headers, other.Headers);
+        other is not null && Destination == other.Destination && Key == other.Key && Match == other.Match && Filter == other.Filter && SameSteps(Transforms, other.Transforms) && SameHeaders(Headers, other.Headers);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Destination, Key, Match, Headers?.Count ?? 0);
+
+    private static bool SameSteps(IReadOnlyList<TransformStep>? a, IReadOnlyList<TransformStep>? b) =>
+        (a is null || a.Count == 0) ? (b is null || b.Count == 0)
+        : b is not null && a.Count == b.Count && a.Zip(b).All(p => p.First.Type == p.Second.Type && p.First.Name == p.Second.Name && SameHeaders(p.First.Parameters, p.Second.Parameters));
 
     private static bool SameHeaders(IReadOnlyDictionary<string, string>? a, IReadOnlyDictionary<string, string>? b) =>
         (a is null || a.Count == 0) ? (b is null || b.Count == 0)

@@ -28,6 +28,9 @@ public sealed record SubscriptionSpec
     /// <summary>How long a consumer may go without polling before it is considered gone (its leases are released; failover moves on). Default 30 s.</summary>
     [Id(7)] public TimeSpan ConsumerTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Transform steps applied to each message as it is delivered on this subscription.</summary>
+    [Id(8)] public IReadOnlyList<TransformStep>? Transforms { get; init; }
+
     /// <summary>The dead-letter topic for a subscription.</summary>
     public string DeadLetterTopicFor(string topic, string subscription) => DeadLetterTopic ?? $"{topic}.{subscription}.dlq";
 

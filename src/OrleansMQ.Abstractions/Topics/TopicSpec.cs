@@ -28,6 +28,22 @@ public sealed record TopicSpec
     /// <summary>True when the topic was created as a queue (a topic with a default Shared subscription).</summary>
     [Id(5)] public bool IsQueue { get; init; }
 
+    /// <summary>
+    /// De-duplication by <see cref="Message.MessageId"/>: a message whose id was already appended to the partition within
+    /// this window is acknowledged with the original offset instead of being stored again. Null = off (default). Up to 7 days;
+    /// at most <see cref="MaxDeduplicationIds"/> ids are remembered per partition (the oldest are forgotten first).
+    /// </summary>
+    [Id(6)] public TimeSpan? DeduplicationWindow { get; init; }
+
+    /// <summary>Default time-to-live of messages without their own; null = no expiry. Expired messages are not delivered (see <see cref="ExpiredToDeadLetter"/>).</summary>
+    [Id(7)] public TimeSpan? MessageTtl { get; init; }
+
+    /// <summary>True: expired messages go to the subscription's dead-letter topic (reason "expired"); false (default): they are dropped.</summary>
+    [Id(8)] public bool ExpiredToDeadLetter { get; init; }
+
+    /// <summary>How many message ids a partition remembers for de-duplication.</summary>
+    public const int MaxDeduplicationIds = 100_000;
+
     /// <summary>Throws <see cref="ErrorCode.InvalidArgument"/> when a field is out of range.</summary>
     public void Validate(string topic)
     {
@@ -45,6 +61,16 @@ public sealed record TopicSpec
         if (MaxBacklogMessages < 1 || MaxBacklogBytes < 1)
         {
             throw new OrleansMQException(ErrorCode.InvalidArgument, $"Topic '{topic}': backlog limits must be positive.");
+        }
+
+        if (DeduplicationWindow is { } window && (window <= TimeSpan.Zero || window > TimeSpan.FromDays(7)))
+        {
+            throw new OrleansMQException(ErrorCode.InvalidArgument, $"Topic '{topic}': de-duplication window {window} must be within (0, 7 days].");
+        }
+
+        if (MessageTtl is { } ttl && ttl <= TimeSpan.Zero)
+        {
+            throw new OrleansMQException(ErrorCode.InvalidArgument, $"Topic '{topic}': message TTL {ttl} must be positive.");
         }
 
         ArgumentNullException.ThrowIfNull(Retention);

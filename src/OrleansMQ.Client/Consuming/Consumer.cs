@@ -19,8 +19,9 @@ internal sealed class Consumer : IConsumer
     private PartitionReader[] _readers = [];
     private int _started;
 
-    public Consumer(IGrainFactory grains, TopicCache topics, string topic, string subscription, ConsumerOptions options)
+    public Consumer(IOrleansMQClient client, IGrainFactory grains, TopicCache topics, string topic, string subscription, ConsumerOptions options)
     {
+        Client = client;
         Names.Validate(topic, "topic");
         Names.Validate(subscription, "subscription");
         options.Validate();
@@ -35,6 +36,8 @@ internal sealed class Consumer : IConsumer
     public string Topic { get; }
 
     public string Subscription { get; }
+
+    internal IOrleansMQClient Client { get; }
 
     public string ConsumerId { get; }
 
@@ -137,16 +140,14 @@ internal sealed class Consumer : IConsumer
 
         public async Task AckAsync(DeliveryTag tag)
         {
-            try
+            // Credit comes back as soon as the ack is on its way, not when the broker has persisted it: waiting for the
+            // cursor write would cap each partition at credit / ack round trip (acks are idempotent; a lost one is a
+            // redelivery, which at-least-once allows).
+            var sent = _acks.AddAsync(tag);
+            Release();
+            if (await sent.ConfigureAwait(false) is { } error)
             {
-                if (await _acks.AddAsync(tag).ConfigureAwait(false) is { } error)
-                {
-                    throw error;
-                }
-            }
-            finally
-            {
-                Release();
+                throw error;
             }
         }
 

@@ -53,6 +53,21 @@ public sealed class Delivery
         return _consumer.NackAsync(this, reason, cancellationToken);
     }
 
+    /// <summary>
+    /// Request–reply: publishes <paramref name="reply"/> to this message's reply-to topic with its correlation id.
+    /// <see cref="ErrorCode.InvalidOperation"/> when the message is not a request.
+    /// </summary>
+    public async Task<PublishReceipt> ReplyAsync(Message reply, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        if (!Message.Headers.TryGetValue(Headers.ReplyTo, out var replyTo) || !Message.Headers.TryGetValue(Headers.CorrelationId, out var correlationId))
+        {
+            throw new OrleansMQException(ErrorCode.InvalidOperation, $"Message {Topic}/{Partition}@{Offset} has no reply-to and correlation id: it is not a request.");
+        }
+
+        return await _consumer.Client.PublishAsync(replyTo, reply.WithHeader(Headers.CorrelationId, correlationId), cancellationToken).ConfigureAwait(false);
+    }
+
     private void Settle()
     {
         if (Interlocked.Exchange(ref _settled, 1) != 0)

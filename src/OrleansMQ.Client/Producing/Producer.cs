@@ -116,10 +116,13 @@ internal sealed class Producer : IProducer
         }
 
         // Unkeyed messages of one call stay together on one partition (sticky, like Kafka), so a batch is one append.
+        // On a de-duplicating topic an id without a key picks the partition, so a re-sent message meets its first copy.
         var sticky = NextPartition(topic.Spec.Partitions);
         for (var i = 0; i < messages.Count; i++)
         {
-            var partition = messages[i].Key is { } key ? Partitioner.ForKey(key, topic.Spec.Partitions) : sticky;
+            var partition = (messages[i].Key ?? (topic.Spec.DeduplicationWindow is null ? null : messages[i].MessageId)) is { } key
+                ? Partitioner.ForKey(key, topic.Spec.Partitions)
+                : sticky;
             results[i] = WriterFor(partition).AddAsync(messages[i]);
         }
 

@@ -24,6 +24,7 @@ internal static class GatewayProblems
         ErrorCode.OutOfOrderSequence => StatusCodes.Status409Conflict,
         ErrorCode.InvalidOperation => StatusCodes.Status409Conflict,
         ErrorCode.Unroutable => StatusCodes.Status422UnprocessableEntity,
+        ErrorCode.RequestTimeout => StatusCodes.Status504GatewayTimeout,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -54,6 +55,7 @@ internal static class GatewayProblems
         ErrorCode.DeliveryExpired => "Delivery expired",
         ErrorCode.ConsumerBusy => "Consumer busy",
         ErrorCode.Unroutable => "Unroutable",
+        ErrorCode.RequestTimeout => "Request timeout",
         _ => code.ToString(),
     };
 }

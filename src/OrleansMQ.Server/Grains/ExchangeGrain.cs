@@ -13,6 +13,7 @@ namespace OrleansMQ.Server.Grains;
 internal sealed partial class ExchangeGrain(
     [PersistentState("exchange", OrleansMQServerOptions.GrainStorageName)] IPersistentState<ExchangeState> state,
     IOptions<OrleansMQServerOptions> options,
+    Transforms.TransformPipeline transforms,
     ILogger<ExchangeGrain> logger) : Grain, IExchangeGrain
 {
     /// <summary>RabbitMQ's limit on routing and binding keys, in characters here.</summary>
@@ -99,6 +100,12 @@ internal sealed partial class ExchangeGrain(
         if (binding.Headers is { Count: > MessageLimits.MaxHeaders })
         {
             throw new OrleansMQException(ErrorCode.InvalidArgument, $"Binding on exchange '{Name}' has {binding.Headers.Count} headers; the limit is {MessageLimits.MaxHeaders}.");
+        }
+
+        transforms.Validate(binding.Transforms, $"Binding of exchange '{Name}' to '{binding.Destination}'");
+        if (binding.Filter is { } filter)
+        {
+            Routing.MessageFilter.Parse(filter);
         }
 
         if (info.Spec.Type == ExchangeType.Headers && binding.Headers is not { Count: > 0 })

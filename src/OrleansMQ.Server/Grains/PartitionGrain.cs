@@ -32,6 +32,7 @@ internal sealed partial class PartitionGrain(
     private long _lastNotified = -1;
     private Task _tail = Task.CompletedTask;
     private bool _faulted;
+    private DeduplicationWindow? _dedup;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -39,7 +40,8 @@ internal sealed partial class PartitionGrain(
         _topicInfo = await GrainFactory.GetGrain<ITopicGrain>(_topic).TryGetAsync();
         _log = await logFactory.OpenAsync(_topic, _partition, cancellationToken);
         _nextOffset = _log.HighWatermark;
-        await RebuildProducerWindowsAsync(cancellationToken);
+        ConfigureDeduplication();
+        await RebuildWindowsAsync(cancellationToken);
         this.RegisterGrainTimer(ApplyRetentionAsync, new GrainTimerCreationOptions(_options.RetentionInterval, _options.RetentionInterval) { Interleave = true });
         // Ack floors are reported by subscriptions as they change; ask once now so that backlog limits and
         // acknowledged-based retention are right straight after a restart (after activation: the cursors call back).
@@ -99,18 +101,34 @@ internal sealed partial class PartitionGrain(
 
         var now = time.GetUtcNow();
         var newCount = 0;
+        HashSet<string>? idsInBatch = null;
         for (var i = 0; i < messages.Count; i++)
         {
             var sequence = request.FirstSequence + i;
+            long original;
             if (window is not null && sequence <= window.LastSequence)
             {
-                var original = window.OffsetOf(sequence) ?? -1;
-                receipts[i] = new PublishReceipt(_partition, original, Duplicate: true);
-                awaitEarlier |= original >= log.HighWatermark;
+                original = window.OffsetOf(sequence) ?? -1;
+            }
+            else if (_dedup is not null && messages[i].MessageId is { } id && _dedup.TryGet(id, now, out original))
+            {
+                // Seen within the de-duplication window: acknowledge with the first copy's offset.
+            }
+            else
+            {
+                if (_dedup is not null && messages[i].MessageId is { } batchId && !(idsInBatch ??= new(StringComparer.Ordinal)).Add(batchId))
+                {
+                    // The same id twice in one batch: the later one is resolved after offsets are assigned below.
+                    receipts[i] = new PublishReceipt(_partition, -1, Duplicate: true);
+                    continue;
+                }
+
+                newCount++;
                 continue;
             }
 
-            newCount++;
+            receipts[i] = new PublishReceipt(_partition, original, Duplicate: true);
+            awaitEarlier |= original >= log.HighWatermark;
         }
 
         if (newCount > 0)
@@ -139,8 +157,24 @@ internal sealed partial class PartitionGrain(
                 Sequence = request.FirstSequence + i,
             });
             window?.Record(request.FirstSequence + i, offset);
+            if (m.MessageId is { } messageId)
+            {
+                _dedup?.Add(messageId, offset, now);
+            }
+
             receipts[i] = new PublishReceipt(_partition, offset, Duplicate: false);
             offset++;
+        }
+
+        if (idsInBatch is not null)
+        {
+            for (var i = 0; i < messages.Count; i++)
+            {
+                if (receipts[i] is { Duplicate: true, Offset: -1 } && messages[i].MessageId is { } id && _dedup!.TryGet(id, now, out var first))
+                {
+                    receipts[i] = new PublishReceipt(_partition, first, Duplicate: true);
+                }
+            }
         }
 
         if (records.Count == 0)
@@ -227,7 +261,13 @@ internal sealed partial class PartitionGrain(
     public Task TopicChangedAsync(TopicInfo topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
+        var hadWindow = _dedup?.Window;
         _topicInfo = topic;
+        if (hadWindow != topic.Spec.DeduplicationWindow)
+        {
+            ConfigureDeduplication();
+        }
+
         foreach (var gone in _ackFloors.Keys.Where(s => !topic.Subscriptions.ContainsKey(s)).ToList())
         {
             _ackFloors.Remove(gone);
@@ -379,10 +419,21 @@ internal sealed partial class PartitionGrain(
         }
     }
 
-    private async Task RebuildProducerWindowsAsync(CancellationToken cancellationToken)
+    private void ConfigureDeduplication() =>
+        _dedup = _topicInfo?.Spec.DeduplicationWindow is { } window ? new DeduplicationWindow(window, TopicSpec.MaxDeduplicationIds) : null;
+
+    /// <summary>Rebuilds the idempotent-producer windows and the de-duplication window from the tail of the log.</summary>
+    private async Task RebuildWindowsAsync(CancellationToken cancellationToken)
     {
         var log = _log!;
         var from = Math.Max(log.LowWatermark, log.HighWatermark - _options.ProducerWindow);
+        if (_dedup is not null)
+        {
+            var dedupFrom = await log.FindOffsetAsync(time.GetUtcNow() - _dedup.Window, cancellationToken);
+            from = Math.Min(from, Math.Max(dedupFrom, log.HighWatermark - TopicSpec.MaxDeduplicationIds));
+        }
+
+        from = Math.Max(from, log.LowWatermark);
         while (from < log.HighWatermark)
         {
             var records = await log.ReadAsync(from, 4096, 8 << 20, cancellationToken);
@@ -402,6 +453,11 @@ internal sealed partial class PartitionGrain(
                     }
 
                     window.Record(r.Sequence, r.Offset);
+                }
+
+                if (r.MessageId is { } messageId)
+                {
+                    _dedup?.Add(messageId, r.Offset, r.Timestamp);
                 }
             }
 

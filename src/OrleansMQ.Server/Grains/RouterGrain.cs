@@ -14,7 +14,7 @@ namespace OrleansMQ.Server.Grains;
 /// </summary>
 [StatelessWorker]
 [GrainType("omq.router")]
-internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options) : Grain, IRouterGrain
+internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Transforms.TransformPipeline transforms) : Grain, IRouterGrain
 {
     private const int MaxHops = 3;
     private readonly TimeSpan _ttl = options.Value.RoutingCacheTtl;
@@ -37,7 +37,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options) : Gr
             var (routingKey, message) = messages[i];
             ArgumentNullException.ThrowIfNull(routingKey);
             ArgumentNullException.ThrowIfNull(message);
-            var destinations = table.Route(routingKey, message.Headers);
+            var destinations = table.Route(routingKey, message);
             deliveries[i] = new List<TopicReceipt>(destinations.Length);
             if (destinations.Length == 0)
             {
@@ -46,14 +46,28 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options) : Gr
             }
 
             var stamped = Stamp(message, exchange, routingKey);
-            foreach (var topic in destinations)
+            foreach (var target in destinations)
             {
+                var topic = target.Destination;
+                var routed = stamped;
+                try
+                {
+                    routed = await transforms.ApplyAsync(stamped, target.Transforms);
+                }
+                catch (TransformException ex)
+                {
+                    // A failing binding transform never drops or half-applies: the original goes to the exchange's
+                    // dead-letter topic with the step and the reason.
+                    topic = await EnsureDeadLetterTopicAsync(exchange);
+                    routed = stamped.WithHeader(Headers.DeadLetterReason, ex.Message).WithHeader(Headers.OriginalTopic, target.Destination);
+                }
+
                 if (!byTopic.TryGetValue(topic, out var list))
                 {
                     byTopic[topic] = list = [];
                 }
 
-                list.Add((i, stamped));
+                list.Add((i, routed));
             }
         }
 
@@ -143,6 +157,29 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options) : Gr
         return results;
     }
 
+    /// <summary>The dead-letter topic of an exchange (<c>{exchange}.dlq</c>), created on first use.</summary>
+    private async Task<string> EnsureDeadLetterTopicAsync(string exchange)
+    {
+        var dlq = $"{exchange}.dlq";
+        if (!_topics.ContainsKey(dlq))
+        {
+            var grain = GrainFactory.GetGrain<ITopicGrain>(dlq);
+            if (await grain.TryGetAsync() is null)
+            {
+                try
+                {
+                    await grain.CreateAsync(new TopicSpec { Retention = new RetentionPolicy { MaxAge = TimeSpan.FromDays(14) } });
+                }
+                catch (OrleansMQException ex) when (ex.Code == ErrorCode.AlreadyExists)
+                {
+                    // Created concurrently with other settings: use it.
+                }
+            }
+        }
+
+        return dlq;
+    }
+
     private static Message Stamp(Message message, string exchange, string routingKey)
     {
         var headers = message.Headers is null ? new Dictionary<string, string>(2) : new Dictionary<string, string>(message.Headers, StringComparer.Ordinal);
@@ -156,7 +193,8 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options) : Gr
         var topic = info.Name;
         var partitions = info.Spec.Partitions;
         var sticky = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)partitions);
-        var byPartition = items.GroupBy(x => x.Message.Key is { } key ? Partitioner.ForKey(key, partitions) : sticky);
+        var byId = info.Spec.DeduplicationWindow is not null;
+        var byPartition = items.GroupBy(x => (x.Message.Key ?? (byId ? x.Message.MessageId : null)) is { } key ? Partitioner.ForKey(key, partitions) : sticky);
         await Task.WhenAll(byPartition.Select(async group =>
         {
             var batch = group.ToList();

@@ -27,6 +27,7 @@ internal sealed partial class SubscriptionGrain(
     [PersistentState("cursor", OrleansMQServerOptions.GrainStorageName)] IPersistentState<CursorState> state,
     [FromKeyedServices(OrleansMQServerOptions.TimeProviderKey)] TimeProvider time,
     IOptions<OrleansMQServerOptions> options,
+    Transforms.TransformPipeline transforms,
     ILogger<SubscriptionGrain> logger) : Grain, ISubscriptionGrain
 {
     internal const string PushConsumerId = "omq-push";
@@ -425,10 +426,30 @@ internal sealed partial class SubscriptionGrain(
             CollectInOrder(consumerId, max, now, result);
         }
 
+        if (Spec.Transforms is { Count: > 0 } steps && result.Count > 0)
+        {
+            await ApplyTransformsAsync(result, steps);
+        }
+
+        if (_dirty && _write is null)
+        {
+            // Expired messages were dropped: record it (not awaited; the next ack's write covers it anyway).
+            AdvanceFloor();
+            _ = PersistSafelyAsync();
+        }
+
+        if (_toDeadLetter.Count > 0)
+        {
+            await FlushDeadLettersAsync();
+        }
+
         return result;
     }
 
-    /// <summary>Exclusive, Failover, Shared: due redeliveries first (oldest offset first), then new messages in offset order.</summary>
+    /// <summary>
+    /// Exclusive, Failover, Shared: due redeliveries first (oldest offset first), then new messages in offset order —
+    /// except that Shared hands out higher priorities first among the messages read ahead.
+    /// </summary>
     private void CollectInOrder(string consumerId, int max, DateTimeOffset now, List<DeliveredMessage> result)
     {
         if (_redeliveries.Count > 0)
@@ -443,21 +464,51 @@ internal sealed partial class SubscriptionGrain(
                 if (r.DueAt <= now)
                 {
                     _redeliveries.Remove(offset);
-                    result.Add(Lease(consumerId, r.Message, now));
+                    Add(result, TryLease(consumerId, r.Message, now));
                 }
             }
+        }
+
+        if (_buffer.Count == 0 || result.Count >= max)
+        {
+            return;
+        }
+
+        if (Spec.Type == SubscriptionType.Shared && _buffer.Exists(m => m.Priority() > 0))
+        {
+            // Stable sort: priority descending, offset ascending within a priority.
+            var byPriority = _buffer.OrderByDescending(m => m.Priority()).ToList();
+            var chosen = new HashSet<long>();
+            foreach (var m in byPriority)
+            {
+                if (result.Count >= max)
+                {
+                    break;
+                }
+
+                chosen.Add(m.Offset);
+                Add(result, TryLease(consumerId, m, now));
+            }
+
+            _buffer.RemoveAll(m => chosen.Contains(m.Offset));
+            return;
         }
 
         var taken = 0;
         while (taken < _buffer.Count && result.Count < max)
         {
-            result.Add(Lease(consumerId, _buffer[taken], now));
+            Add(result, TryLease(consumerId, _buffer[taken], now));
             taken++;
         }
 
-        if (taken > 0)
+        _buffer.RemoveRange(0, taken);
+    }
+
+    private static void Add(List<DeliveredMessage> result, DeliveredMessage? delivery)
+    {
+        if (delivery is not null)
         {
-            _buffer.RemoveRange(0, taken);
+            result.Add(delivery);
         }
     }
 
@@ -509,10 +560,13 @@ internal sealed partial class SubscriptionGrain(
                 if (Eligible(r.Message, r.DueAt <= now))
                 {
                     _redeliveries.Remove(r.Message.Offset);
-                    result.Add(Lease(consumerId, r.Message, now));
-                    if (r.Message.Key is { } k)
+                    if (TryLease(consumerId, r.Message, now) is { } d)
                     {
-                        holders[k] = consumerId;
+                        result.Add(d);
+                        if (r.Message.Key is { } k)
+                        {
+                            holders[k] = consumerId;
+                        }
                     }
                 }
             }
@@ -522,10 +576,13 @@ internal sealed partial class SubscriptionGrain(
                 if (Eligible(m, due: true))
                 {
                     takenFromBuffer.Add(m.Offset);
-                    result.Add(Lease(consumerId, m, now));
-                    if (m.Key is { } k)
+                    if (TryLease(consumerId, m, now) is { } d)
                     {
-                        holders[k] = consumerId;
+                        result.Add(d);
+                        if (m.Key is { } k)
+                        {
+                            holders[k] = consumerId;
+                        }
                     }
                 }
             }
@@ -552,6 +609,48 @@ internal sealed partial class SubscriptionGrain(
         }
 
         return best ?? "";
+    }
+
+    /// <summary>Leases a message to a consumer, unless it expired: then it is dropped or dead-lettered instead (null).</summary>
+    private DeliveredMessage? TryLease(string consumerId, StoredMessage message, DateTimeOffset now)
+    {
+        if (message.ExpiresAt(_config!.MessageTtl) is { } expires && expires <= now)
+        {
+            if (_config.ExpiredToDeadLetter && Spec.MaxDeliveries > 0)
+            {
+                _toDeadLetter.Add((message, state.State.DeliveryCounts.GetValueOrDefault(message.Offset), $"expired at {expires:O}"));
+            }
+            else
+            {
+                MarkAcked(message.Offset);
+                _dirty = true;
+            }
+
+            return null;
+        }
+
+        return Lease(consumerId, message, now);
+    }
+
+    /// <summary>Applies the subscription's transforms to what is about to be delivered; a failure dead-letters that message.</summary>
+    private async Task ApplyTransformsAsync(List<DeliveredMessage> result, IReadOnlyList<TransformStep> steps)
+    {
+        for (var i = result.Count - 1; i >= 0; i--)
+        {
+            var d = result[i];
+            var m = d.Message;
+            try
+            {
+                var t = await transforms.ApplyAsync(new Message(m.Body) { Key = m.Key, MessageId = m.MessageId, Headers = m.Headers, ContentType = m.ContentType, Timestamp = m.Timestamp }, steps);
+                result[i] = d with { Message = m with { Body = t.Body, Key = t.Key, MessageId = t.MessageId, Headers = t.Headers ?? StoredMessageDefaults.EmptyHeaders, ContentType = t.ContentType } };
+            }
+            catch (TransformException ex)
+            {
+                _leases.Remove(m.Offset);
+                _toDeadLetter.Add((m, d.DeliveryCount, ex.Message));
+                result.RemoveAt(i);
+            }
+        }
     }
 
     private DeliveredMessage Lease(string consumerId, StoredMessage message, DateTimeOffset now)
@@ -605,6 +704,7 @@ internal sealed partial class SubscriptionGrain(
         }
 
         _readPosition = Math.Max(_readPosition, read.LowWatermark);
+        var now = time.GetUtcNow();
         foreach (var m in read.Messages)
         {
             if (m.Offset < _readPosition)
@@ -615,7 +715,15 @@ internal sealed partial class SubscriptionGrain(
             _readPosition = m.Offset + 1;
             if (!IsAcked(m.Offset) && !_leases.ContainsKey(m.Offset) && !_redeliveries.ContainsKey(m.Offset))
             {
-                _buffer.Add(m);
+                // Delayed messages wait with the redeliveries until due (Shared/KeyShared; ordered types ignore delays).
+                if (!IsStream && m.DeliverAt() is var due && due > now)
+                {
+                    _redeliveries[m.Offset] = new Redelivery(m, due);
+                }
+                else
+                {
+                    _buffer.Add(m);
+                }
             }
         }
     }
@@ -881,6 +989,18 @@ internal sealed partial class SubscriptionGrain(
         return _write ??= WriteLoopAsync();
     }
 
+    private async Task PersistSafelyAsync()
+    {
+        try
+        {
+            await PersistAsync();
+        }
+        catch (Exception ex)
+        {
+            LogPersistFailed(logger, ex, _topic, _partition, _name);
+        }
+    }
+
     private async Task WriteLoopAsync()
     {
         // Yield first so _write is assigned before the loop can finish (a storage that completes synchronously
@@ -1005,6 +1125,9 @@ internal sealed partial class SubscriptionGrain(
 
     [LoggerMessage(1204, LogLevel.Warning, "Push to the subscriber of {Topic}/{Partition}/{Subscription} failed")]
     private static partial void LogPushFailed(ILogger logger, Exception exception, string topic, int partition, string subscription);
+
+    [LoggerMessage(1206, LogLevel.Warning, "Could not save the cursor of {Topic}/{Partition}/{Subscription}; it is saved with the next ack")]
+    private static partial void LogPersistFailed(ILogger logger, Exception exception, string topic, int partition, string subscription);
 
     [LoggerMessage(1205, LogLevel.Warning, "Retention removed unacknowledged messages of {Topic}/{Partition}/{Subscription}: skipping {From}..{To}")]
     private static partial void LogSkippedByRetention(ILogger logger, string topic, int partition, string subscription, long from, long to);

@@ -10,6 +10,7 @@ namespace OrleansMQ.Server.Grains;
 internal sealed partial class TopicGrain(
     [PersistentState("topic", OrleansMQServerOptions.GrainStorageName)] IPersistentState<TopicState> state,
     [FromKeyedServices(OrleansMQServerOptions.TimeProviderKey)] TimeProvider time,
+    Transforms.TransformPipeline transforms,
     ILogger<TopicGrain> logger) : Grain, ITopicGrain
 {
     /// <summary>Header names the dead-letter step adds, and re-drive removes.</summary>
@@ -78,6 +79,7 @@ internal sealed partial class TopicGrain(
         ArgumentNullException.ThrowIfNull(spec);
         var info = RequireInfo();
         spec.Validate(Name, subscription);
+        transforms.Validate(spec.Transforms, $"Subscription '{subscription}' on '{Name}'");
         if (info.Subscriptions.TryGetValue(subscription, out var existing))
         {
             if (existing == spec)
@@ -89,7 +91,7 @@ internal sealed partial class TopicGrain(
                 $"Subscription '{subscription}' on '{Name}' already exists with a different definition (type {existing.Type}).");
         }
 
-        if (spec.MaxDeliveries > 0)
+        if (spec.MaxDeliveries > 0 || spec.Transforms is { Count: > 0 } || info.Spec.ExpiredToDeadLetter)
         {
             var dlq = spec.DeadLetterTopicFor(Name, subscription);
             if (dlq == Name)
@@ -228,6 +230,8 @@ internal sealed partial class TopicGrain(
         Spec = spec,
         Subscriber = state.State.Subscribers.GetValueOrDefault(subscription),
         TopicIncarnation = info.Incarnation,
+        MessageTtl = info.Spec.MessageTtl,
+        ExpiredToDeadLetter = info.Spec.ExpiredToDeadLetter,
     };
 
     private Task BroadcastTopicAsync()

@@ -18,6 +18,12 @@ public sealed class OrleansMQServerOptions
     /// <summary>Which message log backend to use. Default: <see cref="LogStorageKind.File"/>.</summary>
     public LogStorageKind LogStorage { get; set; } = LogStorageKind.File;
 
+    /// <summary>Azure Storage connection string for <see cref="LogStorageKind.AzureStorage"/> (Azurite works too).</summary>
+    public string? AzureStorageConnectionString { get; set; }
+
+    /// <summary>Prefix of the Azure container names (the log container is <c>{prefix}-log</c>). Default <c>orleansmq</c>.</summary>
+    public string AzureNamePrefix { get; set; } = "orleansmq";
+
     /// <summary>Which grain-state store to use for metadata and cursors. Default: <see cref="LogStorageKind.File"/>.</summary>
     public LogStorageKind StateStorage { get; set; } = LogStorageKind.File;
 
@@ -59,6 +65,9 @@ public enum LogStorageKind
     File = 0,
     /// <summary>Process memory (tests; lost on restart).</summary>
     InMemory = 1,
+
+    /// <summary>Azure Storage (cluster mode): append blobs for the log, Azure Table for state, using <see cref="OrleansMQServerOptions.AzureStorageConnectionString"/>.</summary>
+    AzureStorage = 2,
 }
 
 internal sealed class OrleansMQServerOptionsValidator : IValidateOptions<OrleansMQServerOptions>
@@ -69,6 +78,16 @@ internal sealed class OrleansMQServerOptionsValidator : IValidateOptions<Orleans
         if (string.IsNullOrWhiteSpace(options.DataDirectory))
         {
             errors.Add("OrleansMQ: DataDirectory must be set.");
+        }
+
+        if (options.LogStorage == LogStorageKind.AzureStorage && string.IsNullOrWhiteSpace(options.AzureStorageConnectionString))
+        {
+            errors.Add("OrleansMQ: LogStorage is AzureStorage, so AzureStorageConnectionString must be set.");
+        }
+
+        if (options.StateStorage == LogStorageKind.AzureStorage && string.IsNullOrWhiteSpace(options.AzureStorageConnectionString))
+        {
+            errors.Add("OrleansMQ: StateStorage is AzureStorage, so AzureStorageConnectionString must be set.");
         }
 
         if (options.MaxReceiveWait <= TimeSpan.Zero || options.MaxReceiveWait > TimeSpan.FromSeconds(25))

@@ -28,12 +28,16 @@ public static class OrleansMQSiloBuilderExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OrleansMQServerOptions>, OrleansMQServerOptionsValidator>());
         services.TryAddKeyedSingleton(OrleansMQServerOptions.TimeProviderKey, TimeProvider.System);
+        services.TryAddSingleton<OrleansMQ.Server.Transforms.TransformPipeline>();
         services.TryAddSingleton<IMessageLogFactory>(sp =>
         {
             var o = sp.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;
             return o.LogStorage switch
             {
                 LogStorageKind.InMemory => new InMemoryMessageLogFactory(Math.Min(o.LogSegmentBytes, InMemoryMessageLogFactory.DefaultSegmentBytes)),
+                LogStorageKind.AzureStorage => new AzureMessageLogFactory(
+                    Options.Create(new AzureLogOptions { ConnectionString = o.AzureStorageConnectionString, NamePrefix = o.AzureNamePrefix }),
+                    sp.GetService<Microsoft.Extensions.Logging.ILogger<AzureMessageLogFactory>>()),
                 _ => new FileMessageLogFactory(
                     Options.Create(new FileLogOptions { DataDirectory = Path.Combine(o.DataDirectory, "log"), SegmentBytes = o.LogSegmentBytes, FsyncPolicy = o.Fsync }),
                     sp.GetService<Microsoft.Extensions.Logging.ILogger<FileMessageLogFactory>>()),
@@ -50,13 +54,35 @@ public static class OrleansMQSiloBuilderExtensions
                 return o.StateStorage switch
                 {
                     LogStorageKind.InMemory => (Orleans.Storage.IGrainStorage)ActivatorUtilities.CreateInstance<Orleans.Storage.MemoryGrainStorage>(sp, name, new Orleans.Configuration.MemoryGrainStorageOptions()),
+                    LogStorageKind.AzureStorage => Orleans.Storage.AzureTableGrainStorageFactory.Create(sp, name),
                     _ => ActivatorUtilities.CreateInstance<FileGrainStorage>(sp, name, new FileGrainStorageOptions { RootDirectory = Path.Combine(o.DataDirectory, "state") }),
                 };
             });
+
+            // Azure Table state (cluster mode): the table and client come from the broker options.
+            services.AddOptions<Orleans.Configuration.AzureTableStorageOptions>(OrleansMQServerOptions.GrainStorageName)
+                .Configure<IOptions<OrleansMQServerOptions>, Orleans.Storage.IGrainStorageSerializer>((table, mq, serializer) =>
+                {
+                    if (mq.Value.StateStorage == LogStorageKind.AzureStorage)
+                    {
+                        table.GrainStorageSerializer ??= serializer;
+                        table.TableServiceClient = new Azure.Data.Tables.TableServiceClient(mq.Value.AzureStorageConnectionString);
+                        table.TableName = new string([.. mq.Value.AzureNamePrefix.Where(char.IsAsciiLetterOrDigit)]) + "state";
+                    }
+                });
+
+            // Storages that initialise with the silo (Azure Table creates its table) take part in its lifecycle.
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
+                new StorageLifecycle(sp.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(OrleansMQServerOptions.GrainStorageName)));
         }
 
         return builder;
     }
 
     private sealed class OrleansMQMarker;
+
+    private sealed class StorageLifecycle(Orleans.Storage.IGrainStorage storage) : ILifecycleParticipant<ISiloLifecycle>
+    {
+        public void Participate(ISiloLifecycle lifecycle) => (storage as ILifecycleParticipant<ISiloLifecycle>)?.Participate(lifecycle);
+    }
 }

@@ -3,38 +3,61 @@ using System.Collections.Concurrent;
 namespace OrleansMQ.Server.Routing;
 
 /// <summary>
-/// A compiled, immutable view of an exchange's bindings. Topic exchanges remember the destinations of recent routing
-/// keys (bounded), since real traffic reuses few keys and matching is per binding.
+/// A compiled, immutable view of an exchange's bindings: patterns split and filters parsed once. Topic exchanges
+/// remember which bindings match recent routing keys (bounded), since real traffic reuses few keys.
 /// </summary>
 public sealed class RoutingTable
 {
     private const int MaxCachedKeys = 10_000;
-    private readonly (Binding Binding, string[] Words)[] _bindings;
-    private readonly ConcurrentDictionary<string, string[]> _byKey = new(StringComparer.Ordinal);
+    private readonly Compiled[] _bindings;
+    private readonly ConcurrentDictionary<string, int[]> _byKey = new(StringComparer.Ordinal);
 
-    /// <summary>Compiles <paramref name="exchange"/>.</summary>
+    /// <summary>Compiles <paramref name="exchange"/>. Throws <see cref="ErrorCode.InvalidArgument"/> for a bad filter.</summary>
     public RoutingTable(ExchangeInfo exchange)
     {
         ArgumentNullException.ThrowIfNull(exchange);
         Exchange = exchange;
-        _bindings = [.. exchange.Bindings.Select(b => (b, TopicPattern.Words(b.Key)))];
+        _bindings = [.. exchange.Bindings.Select(b => new Compiled(b, TopicPattern.Words(b.Key), b.Filter is { } f ? MessageFilter.Parse(f) : null))];
     }
 
     /// <summary>The exchange this table was built from.</summary>
     public ExchangeInfo Exchange { get; }
 
-    /// <summary>The distinct destinations for a message, in binding order.</summary>
-    public string[] Route(string routingKey, IReadOnlyDictionary<string, string>? headers)
+    /// <summary>The distinct destinations for a message, in binding order (the first matching binding's transforms win).</summary>
+    public RouteTarget[] Route(string routingKey, Message message)
     {
         ArgumentNullException.ThrowIfNull(routingKey);
+        ArgumentNullException.ThrowIfNull(message);
+        var candidates = Candidates(routingKey, message.Headers);
+        if (candidates.Length == 0)
+        {
+            return [];
+        }
+
+        var result = new List<RouteTarget>(candidates.Length);
+        foreach (var i in candidates)
+        {
+            var b = _bindings[i];
+            if ((b.Filter is null || b.Filter.Matches(message)) && !result.Exists(t => t.Destination == b.Binding.Destination))
+            {
+                result.Add(new RouteTarget(b.Binding.Destination, b.Binding.Transforms));
+            }
+        }
+
+        return [.. result];
+    }
+
+    /// <summary>Indices of the bindings the exchange type selects (before filters).</summary>
+    private int[] Candidates(string routingKey, IReadOnlyDictionary<string, string>? headers)
+    {
         switch (Exchange.Spec.Type)
         {
             case ExchangeType.Fanout:
-                return Distinct(_bindings.Select(b => b.Binding.Destination));
+                return Where(_ => true);
             case ExchangeType.Direct:
-                return Distinct(_bindings.Where(b => b.Binding.Key == routingKey).Select(b => b.Binding.Destination));
+                return Where(b => b.Binding.Key == routingKey);
             case ExchangeType.Headers:
-                return Distinct(_bindings.Where(b => HeadersMatch(b.Binding, headers)).Select(b => b.Binding.Destination));
+                return Where(b => HeadersMatch(b.Binding, headers));
             case ExchangeType.Topic:
                 if (_byKey.TryGetValue(routingKey, out var cached))
                 {
@@ -42,7 +65,7 @@ public sealed class RoutingTable
                 }
 
                 var words = TopicPattern.Words(routingKey);
-                var result = Distinct(_bindings.Where(b => TopicPattern.IsMatch(b.Words, words)).Select(b => b.Binding.Destination));
+                var result = Where(b => TopicPattern.IsMatch(b.Words, words));
                 if (_byKey.Count < MaxCachedKeys)
                 {
                     _byKey.TryAdd(routingKey, result);
@@ -52,6 +75,20 @@ public sealed class RoutingTable
             default:
                 return [];
         }
+    }
+
+    private int[] Where(Func<Compiled, bool> predicate)
+    {
+        var list = new List<int>();
+        for (var i = 0; i < _bindings.Length; i++)
+        {
+            if (predicate(_bindings[i]))
+            {
+                list.Add(i);
+            }
+        }
+
+        return [.. list];
     }
 
     private static bool HeadersMatch(Binding binding, IReadOnlyDictionary<string, string>? headers)
@@ -65,5 +102,8 @@ public sealed class RoutingTable
         return binding.Match == OrleansMQ.HeadersMatch.All ? wanted.All(Has) : wanted.Any(Has);
     }
 
-    private static string[] Distinct(IEnumerable<string> destinations) => [.. destinations.Distinct(StringComparer.Ordinal)];
+    private sealed record Compiled(Binding Binding, string[] Words, MessageFilter? Filter);
 }
+
+/// <summary>A destination of a routed message and the transforms of the binding that chose it.</summary>
+public readonly record struct RouteTarget(string Destination, IReadOnlyList<TransformStep>? Transforms);

@@ -30,11 +30,17 @@ public sealed class BrokerCluster : IAsyncDisposable
 
     public IGrainFactory Grains => Cluster.Client;
 
-    public static async Task<BrokerCluster> StartAsync(short silos = 2, string? dataDirectory = null, FakeTimeProvider? time = null, Action<OrleansMQServerOptions>? configure = null)
+    public static async Task<BrokerCluster> StartAsync(short silos = 2, string? dataDirectory = null, FakeTimeProvider? time = null, Action<OrleansMQServerOptions>? configure = null, string? serviceId = null)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "omq-tests", Guid.NewGuid().ToString("N"));
         time ??= new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)) { AutoAdvanceAmount = TimeSpan.Zero };
         var builder = new InProcessTestClusterBuilder(silos);
+        if (serviceId is not null)
+        {
+            // Storage that is shared beyond one cluster (Azure) keys grain state by service id: a restarted cluster must keep it.
+            builder.Options.ServiceId = serviceId;
+        }
+
         var dir = dataDirectory;
         var clock = time;
         builder.ConfigureSilo((_, silo) =>
@@ -49,6 +55,8 @@ public sealed class BrokerCluster : IAsyncDisposable
                 configure?.Invoke(o);
             });
             silo.Services.AddOrleansMQClient();
+            silo.Services.AddKeyedSingleton<IMessageTransform, UpperCaseTransform>("upper");
+            silo.Services.AddKeyedSingleton<IMessageTransform, RejectingTransform>("explode");
         });
         builder.ConfigureClient(client => client.Services.AddOrleansMQClient());
         var cluster = builder.Build();

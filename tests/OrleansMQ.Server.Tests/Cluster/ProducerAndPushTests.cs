@@ -149,4 +149,33 @@ public sealed class ProducerAndPushTests(SharedClusterFixture fixture)
         var got = await Eventually.TakeAsync(e, 3, ack: true);
         Assert.Equal(["A", "B", "C"], got.Select(d => d.BodyAsString()));
     }
+
+    [Fact]
+    public async Task Message_ids_are_deduplicated_within_the_window_even_after_reactivation()
+    {
+        var topic = TestNames.Unique("dedup");
+        await Broker.Client.Admin.CreateTopicAsync(topic, new TopicSpec { Partitions = 4, DeduplicationWindow = TimeSpan.FromMinutes(10) });
+        await using var producer = Broker.Client.CreateProducer(topic, new ProducerOptions { Idempotent = false });
+        var first = await producer.PublishAsync(new Message(new byte[] { 1 }) { MessageId = "order-1" });
+        var again = await producer.PublishAsync(new Message(new byte[] { 2 }) { MessageId = "order-1" });
+        Assert.False(first.Duplicate);
+        Assert.True(again.Duplicate);
+        Assert.Equal((first.Partition, first.Offset), (again.Partition, again.Offset));
+
+        // Twice in one batch: one copy.
+        var batch = await producer.PublishBatchAsync([new Message(new byte[] { 3 }) { MessageId = "order-2" }, new Message(new byte[] { 4 }) { MessageId = "order-2" }]);
+        Assert.Equal(batch[0].Offset, batch[1].Offset);
+        Assert.True(batch[1].Duplicate);
+
+        // The window is rebuilt from the log when the partition grain comes back.
+        var partition = Broker.Grains.GetGrain<OrleansMQ.Grains.IPartitionGrain>(GrainKeys.Partition(topic, first.Partition));
+        await Broker.Cluster.DeactivateAsync(partition);
+        Assert.True((await producer.PublishAsync(new Message(new byte[] { 5 }) { MessageId = "order-1" })).Duplicate);
+
+        // After the window, the same id is a new message.
+        Broker.Time.Advance(TimeSpan.FromMinutes(11));
+        var later = await producer.PublishAsync(new Message(new byte[] { 6 }) { MessageId = "order-1" });
+        Assert.False(later.Duplicate);
+        Assert.Equal(3, (await Broker.Client.Admin.GetPartitionsAsync(topic)).Sum(p => p.HighWatermark));
+    }
 }

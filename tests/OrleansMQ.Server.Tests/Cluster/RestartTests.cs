@@ -49,6 +49,10 @@ public sealed class RestartTests
                 var stats = await mq.Admin.GetSubscriptionStatsAsync("restart", "shared");
                 Assert.Equal(30, stats.Sum(s => s.Backlog));
 
+                // A delayed message, due an hour after it was published.
+                await mq.Admin.CreateQueueAsync("delayed");
+                await mq.PublishAsync("delayed", Message.FromText("in an hour").WithDelay(TimeSpan.FromHours(1)));
+
                 // A subscriber grain that is down while messages arrive: they wait in the backlog.
                 await mq.Admin.CreateTopicAsync("pushed");
                 await mq.Admin.CreateSubscriptionAsync("pushed", "s", new SubscriptionSpec { Start = StartPosition.Earliest, MaxDeliveries = 0 });
@@ -83,6 +87,13 @@ public sealed class RestartTests
                 Assert.All(rest, d => Assert.True(d.Offset >= 3));
                 Assert.All(rest, d => Assert.True(d.Redelivered, "delivery counts survive the restart"));
             }
+
+            // The delayed message survived the restart and still waits for its time.
+            var delayed = after.Grains.GetGrain<OrleansMQ.Grains.ISubscriptionGrain>(GrainKeys.Subscription("delayed", 0, IOrleansMQAdmin.QueueSubscription));
+            Assert.Empty((await delayed.ReceiveAsync("c", 10, TimeSpan.FromMilliseconds(300))).Messages);
+            after.Time.Advance(TimeSpan.FromHours(1));
+            var due = await delayed.ReceiveAsync("c", 10, TimeSpan.FromSeconds(5));
+            Assert.Equal("in an hour", Assert.Single(due.Messages).Message.BodyAsString());
 
             // The push loop resumes when the silos start, with no new publish to wake it.
             var pushed = await Eventually.ReturnsAsync(() => Task.FromResult(RecordingSubscriberGrain.Received.GetOrAdd(subscriberKey, _ => new())), q => !q.IsEmpty);

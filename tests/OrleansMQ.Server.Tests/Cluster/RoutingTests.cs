@@ -168,4 +168,26 @@ public sealed class RoutingTests(SharedClusterFixture fixture)
         Assert.Equal(ErrorCode.MessageTooLarge, (await Assert.ThrowsAsync<OrleansMQException>(() => big)).Code);
         Assert.Equal(20, await CountAsync(queue));
     }
+
+    [Fact]
+    public async Task Content_filters_on_bindings_route_by_headers_and_json_body()
+    {
+        var (big, eu) = await QueuesAsync("filtered", 2) is [var a, var b] ? (a, b) : default;
+        var exchange = TestNames.Unique("orders");
+        await Admin.CreateExchangeAsync(exchange, new ExchangeSpec { Type = ExchangeType.Topic });
+        await Admin.BindAsync(exchange, new Binding { Destination = big, Key = "orders.#", Filter = "body.amount > 100" });
+        await Admin.BindAsync(exchange, new Binding { Destination = eu, Key = "orders.#", Filter = "headers.region == 'eu'" });
+        var bad = await Assert.ThrowsAsync<OrleansMQException>(() => Admin.BindAsync(exchange, new Binding { Destination = eu, Key = "#", Filter = "body.amount >" }));
+        Assert.Equal(ErrorCode.InvalidArgument, bad.Code);
+
+        await using var producer = Broker.Client.CreateExchangeProducer(exchange);
+        Message Order(int amount, string region) => new Message(System.Text.Encoding.UTF8.GetBytes($$"""{"amount": {{amount}}}""")) { Headers = new Dictionary<string, string> { ["region"] = region } };
+        Assert.Equal(2, (await producer.PublishAsync("orders.created", Order(500, "eu"))).Deliveries.Count);
+        Assert.Equal([big], (await producer.PublishAsync("orders.created", Order(500, "us"))).Deliveries.Select(d => d.Topic));
+        Assert.Equal([eu], (await producer.PublishAsync("orders.created", Order(5, "eu"))).Deliveries.Select(d => d.Topic));
+        var none = await Assert.ThrowsAsync<OrleansMQException>(async () => await producer.PublishAsync("orders.created", Order(5, "us")));
+        Assert.Equal(ErrorCode.Unroutable, none.Code);
+        Assert.Equal(2, await CountAsync(big));
+        Assert.Equal(2, await CountAsync(eu));
+    }
 }

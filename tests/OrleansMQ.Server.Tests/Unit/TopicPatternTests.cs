@@ -46,9 +46,9 @@ public sealed class TopicPatternTests
             Spec = new ExchangeSpec { Type = ExchangeType.Topic },
             Bindings = [new Binding { Destination = "q1", Key = "a.#" }, new Binding { Destination = "q1", Key = "#.b" }, new Binding { Destination = "q2", Key = "a.*" }],
         });
-        Assert.Equal(["q1", "q2"], topic.Route("a.b", null));
-        Assert.Equal(["q1"], topic.Route("a", null));
-        Assert.Empty(topic.Route("c", null));
+        Assert.Equal(["q1", "q2"], topic.Route("a.b", new Message()).Select(t => t.Destination));
+        Assert.Equal(["q1"], topic.Route("a", new Message()).Select(t => t.Destination));
+        Assert.Empty(topic.Route("c", new Message()).Select(t => t.Destination));
 
         var headers = new RoutingTable(new ExchangeInfo
         {
@@ -60,9 +60,9 @@ public sealed class TopicPatternTests
                 new Binding { Destination = "any", Headers = new Dictionary<string, string> { ["region"] = "eu", ["tier"] = "gold" }, Match = HeadersMatch.Any },
             ],
         });
-        Assert.Equal(["all", "any"], headers.Route("", new Dictionary<string, string> { ["region"] = "eu", ["tier"] = "gold" }));
-        Assert.Equal(["any"], headers.Route("", new Dictionary<string, string> { ["region"] = "eu" }));
-        Assert.Empty(headers.Route("", new Dictionary<string, string> { ["region"] = "us" }));
-        Assert.Empty(headers.Route("", null));
+        Assert.Equal(["all", "any"], headers.Route("", new Message { Headers = new Dictionary<string, string> { ["region"] = "eu", ["tier"] = "gold" } }).Select(t => t.Destination));
+        Assert.Equal(["any"], headers.Route("", new Message { Headers = new Dictionary<string, string> { ["region"] = "eu" } }).Select(t => t.Destination));
+        Assert.Empty(headers.Route("", new Message { Headers = new Dictionary<string, string> { ["region"] = "us" } }).Select(t => t.Destination));
+        Assert.Empty(headers.Route("", new Message()).Select(t => t.Destination));
     }
 }

@@ -1,0 +1,92 @@
+namespace OrleansMQ.Benchmarks;
+
+/// <summary>Which message log the silo under test uses.</summary>
+internal enum StorageOption
+{
+    /// <summary>The file segment log (durable), with file grain state.</summary>
+    File,
+
+    /// <summary>The in-memory log and in-memory grain state (no durability; measures everything but the disk).</summary>
+    Memory,
+}
+
+/// <summary>When the file log forces data to disk (mirrors the file log's own fsync policy).</summary>
+internal enum FsyncOption
+{
+    /// <summary>Every commit round is fsync'd before its appends are acknowledged (the broker default).</summary>
+    Always,
+
+    /// <summary>No fsync: acknowledged once in the OS page cache.</summary>
+    Never,
+}
+
+/// <summary>Which subscription type the latency run consumes through.</summary>
+internal enum SubscriptionOption
+{
+    /// <summary>Competing consumers with per-message acks (queue semantics).</summary>
+    Shared,
+
+    /// <summary>One consumer per partition with cumulative acks (stream semantics).</summary>
+    Exclusive,
+}
+
+/// <summary>Everything a run is configured with; printed in full before the results.</summary>
+internal sealed record BenchmarkSettings
+{
+    public int Partitions { get; init; } = 8;
+
+    public int Producers { get; init; } = 4;
+
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Latency run: messages per second the paced producer publishes.</summary>
+    public int Rate { get; init; } = 10_000;
+
+    /// <summary>Body bytes per message.</summary>
+    public int MessageSize { get; init; } = 100;
+
+    /// <summary>Publish run: most unacknowledged publishes per producer.</summary>
+    public int Window { get; init; } = 1000;
+
+    public StorageOption Storage { get; init; } = StorageOption.File;
+
+    public FsyncOption Fsync { get; init; } = FsyncOption.Always;
+
+    public TimeSpan Linger { get; init; } = TimeSpan.Zero;
+
+    public int MaxBatchMessages { get; init; } = 1000;
+
+    /// <summary>Latency run: consumer credit (unacknowledged deliveries it may hold, split across partitions).</summary>
+    public int Prefetch { get; init; } = 1000;
+
+    public SubscriptionOption Subscription { get; init; } = SubscriptionOption.Shared;
+
+    /// <summary>Count grain calls and log appends in the silo (a grain call filter and a log decorator).</summary>
+    public bool SiloStats { get; init; } = true;
+
+    /// <summary>Throws <see cref="ArgumentException"/> for values outside what the harness supports.</summary>
+    public void Validate()
+    {
+        Check(Partitions is >= 1 and <= 1024, $"--partitions {Partitions} must be 1–1024.");
+        Check(Producers is >= 1 and <= 256, $"--producers {Producers} must be 1–256.");
+        Check(Warmup >= TimeSpan.Zero && Warmup <= TimeSpan.FromMinutes(5), $"--warmup {Warmup.TotalSeconds} s must be 0–300 s.");
+        Check(Duration >= TimeSpan.FromSeconds(1) && Duration <= TimeSpan.FromMinutes(10), $"--duration {Duration.TotalSeconds} s must be 1–600 s.");
+        Check(Rate is >= 1 and <= 1_000_000, $"--rate {Rate} must be 1–1000000 msg/s.");
+        Check(MessageSize is >= 16 and <= 1024 * 1024, $"--message-size {MessageSize} must be 16 B – 1 MiB (the first 16 bytes carry a time stamp and a sequence number).");
+        Check(Window is >= 1 and <= 100_000, $"--window {Window} must be 1–100000.");
+        Check(MaxBatchMessages is >= 1 and <= 100_000, $"--max-batch {MaxBatchMessages} must be 1–100000.");
+        Check(Rate * (Warmup + Duration).TotalSeconds <= 50_000_000, $"--rate {Rate} over {(Warmup + Duration).TotalSeconds} s would be more than 50 million messages; shorten the run.");
+        Check(Prefetch is >= 1 and <= 10_000, $"--prefetch {Prefetch} must be 1–10000.");
+        Check(Linger >= TimeSpan.Zero && Linger <= TimeSpan.FromSeconds(1), $"--linger-ms {Linger.TotalMilliseconds} must be 0–1000.");
+    }
+
+    private static void Check(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+}

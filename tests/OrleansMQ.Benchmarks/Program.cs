@@ -1,0 +1,84 @@
+using System.CommandLine;
+using OrleansMQ.Benchmarks;
+using OrleansMQ.Benchmarks.Micro;
+using OrleansMQ.Benchmarks.Scenarios;
+
+// OrleansMQ load harness. Run in Release:
+//   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- publish [--partitions 8 --producers 4 --duration 10 ...]
+//   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- latency [--rate 10000 ...]
+//   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- micro [BenchmarkDotNet arguments, e.g. --filter *Codec*]
+var defaults = new BenchmarkSettings();
+var partitions = new Option<int>("--partitions") { Description = "Partitions of the benchmark topic.", DefaultValueFactory = _ => defaults.Partitions };
+var producers = new Option<int>("--producers") { Description = "publish: concurrent producers.", DefaultValueFactory = _ => defaults.Producers };
+var duration = new Option<double>("--duration") { Description = "Measured seconds (after the warm-up).", DefaultValueFactory = _ => defaults.Duration.TotalSeconds };
+var warmup = new Option<double>("--warmup") { Description = "Warm-up seconds (load runs, nothing is counted).", DefaultValueFactory = _ => defaults.Warmup.TotalSeconds };
+var rate = new Option<int>("--rate") { Description = "latency: messages per second the paced producer publishes.", DefaultValueFactory = _ => defaults.Rate };
+var messageSize = new Option<int>("--message-size") { Description = "Body bytes per message (≥ 16).", DefaultValueFactory = _ => defaults.MessageSize };
+var window = new Option<int>("--window") { Description = "publish: most unacknowledged publishes per producer.", DefaultValueFactory = _ => defaults.Window };
+var storage = new Option<StorageOption>("--storage") { Description = "Message log: file (durable, the broker default) or memory.", DefaultValueFactory = _ => defaults.Storage };
+var fsync = new Option<FsyncOption>("--fsync") { Description = "File log fsync policy: always (default) or never.", DefaultValueFactory = _ => defaults.Fsync };
+var linger = new Option<double>("--linger-ms") { Description = "Producer linger in milliseconds (0: send at once, batch while a send is in flight).", DefaultValueFactory = _ => defaults.Linger.TotalMilliseconds };
+var maxBatch = new Option<int>("--max-batch") { Description = "Producer: most messages per partition batch.", DefaultValueFactory = _ => defaults.MaxBatchMessages };
+var prefetch = new Option<int>("--prefetch") { Description = "latency: consumer credit (unacked deliveries held, split across partitions).", DefaultValueFactory = _ => defaults.Prefetch };
+var subscription = new Option<SubscriptionOption>("--subscription") { Description = "latency: subscription type, shared or exclusive.", DefaultValueFactory = _ => defaults.Subscription };
+var siloStats = new Option<bool>("--silo-stats") { Description = "Count grain calls and time log appends in the silo.", DefaultValueFactory = _ => defaults.SiloStats };
+
+// Options a command does not declare keep their defaults (GetValue would answer default(T) for them).
+T Get<T>(ParseResult r, Option<T> option, T fallback) => r.CommandResult.Command.Options.Contains(option) ? r.GetValue(option)! : fallback;
+
+BenchmarkSettings Settings(ParseResult r) => new()
+{
+    Partitions = Get(r, partitions, defaults.Partitions),
+    Producers = Get(r, producers, defaults.Producers),
+    Duration = TimeSpan.FromSeconds(Get(r, duration, defaults.Duration.TotalSeconds)),
+    Warmup = TimeSpan.FromSeconds(Get(r, warmup, defaults.Warmup.TotalSeconds)),
+    Rate = Get(r, rate, defaults.Rate),
+    MessageSize = Get(r, messageSize, defaults.MessageSize),
+    Window = Get(r, window, defaults.Window),
+    Storage = Get(r, storage, defaults.Storage),
+    Fsync = Get(r, fsync, defaults.Fsync),
+    Linger = TimeSpan.FromMilliseconds(Get(r, linger, defaults.Linger.TotalMilliseconds)),
+    MaxBatchMessages = Get(r, maxBatch, defaults.MaxBatchMessages),
+    Prefetch = Get(r, prefetch, defaults.Prefetch),
+    Subscription = Get(r, subscription, defaults.Subscription),
+    SiloStats = Get(r, siloStats, defaults.SiloStats),
+};
+
+// Bad option values end the run with a one-line message and exit code 2, before anything starts.
+async Task<int> RunAsync(ParseResult r, Func<BenchmarkSettings, CancellationToken, Task<int>> scenario, CancellationToken cancellationToken)
+{
+    BenchmarkSettings settings;
+    try
+    {
+        settings = Settings(r);
+        settings.Validate();
+    }
+    catch (ArgumentException ex)
+    {
+        await Console.Error.WriteLineAsync($"error: {ex.Message}");
+        return 2;
+    }
+
+    return await scenario(settings, cancellationToken);
+}
+
+var publish = new Command("publish", "Durable publish throughput: N producers, a bounded window each, as fast as acks come back.")
+{
+    partitions, producers, duration, warmup, messageSize, window, storage, fsync, linger, maxBatch, siloStats,
+};
+publish.SetAction((r, ct) => RunAsync(r, PublishScenario.RunAsync, ct));
+
+var latency = new Command("latency", "End-to-end latency at a fixed publish rate, measured from each message's scheduled send time.")
+{
+    partitions, duration, warmup, rate, messageSize, storage, fsync, linger, maxBatch, prefetch, subscription, siloStats,
+};
+latency.SetAction((r, ct) => RunAsync(r, LatencyScenario.RunAsync, ct));
+
+var micro = new Command("micro", "BenchmarkDotNet micro-benchmarks (record codec, in-memory log append); further arguments go to BenchmarkDotNet.")
+{
+    TreatUnmatchedTokensAsErrors = false,
+};
+micro.SetAction(r => MicroBenchmarks.Run([.. r.UnmatchedTokens]));
+
+var root = new RootCommand("OrleansMQ load harness: an in-process silo and an Orleans client over loopback.") { publish, latency, micro };
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,385 @@
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using OrleansMQ.Server.Storage;
+using OrleansMQ.Tests.Storage;
+
+namespace OrleansMQ.Tests.AzureStorage;
+
+/// <summary>Azure-specific behaviour of the log against a real Azurite: limits, fencing, rolling, recovery, group commit.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class AzureMessageLogTests(AzuriteFixture azurite) : IAsyncLifetime
+{
+    private readonly string _prefix = AzureTestLogs.NewPrefix();
+    private readonly List<AzureMessageLogFactory> _factories = [];
+    private int _topics;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var factory in _factories)
+        {
+            await factory.DisposeAsync();
+        }
+    }
+
+    // A separate factory stands for a separate silo: it shares the storage, not the in-process instance registry.
+    private AzureMessageLogFactory NewSilo(Action<AzureLogOptions>? configure = null)
+    {
+        var options = AzureTestLogs.Options(azurite, _prefix);
+        configure?.Invoke(options);
+        var factory = AzureTestLogs.Factory(options);
+        _factories.Add(factory);
+        return factory;
+    }
+
+    private string NewTopic() => $"topic-{Interlocked.Increment(ref _topics)}";
+
+    private BlobContainerClient Container => AzureTestLogs.Container(azurite, _prefix);
+
+    private async Task<List<BlobItem>> SegmentBlobsAsync(string topic, int partition = 0)
+    {
+        var blobs = new List<BlobItem>();
+        await foreach (var blob in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = $"{topic}/{partition}/" }))
+        {
+            blobs.Add(blob);
+        }
+
+        return blobs;
+    }
+
+    private static async Task<AzureMessageLog> OpenAsync(AzureMessageLogFactory factory, string topic, int partition = 0) =>
+        (AzureMessageLog)await factory.OpenAsync(topic, partition);
+
+    [Fact]
+    public async Task A_newer_instance_fences_the_older_one_which_writes_nothing_more()
+    {
+        var topic = NewTopic();
+        var older = await OpenAsync(NewSilo(), topic);
+        Assert.Equal(0, await older.AppendAsync(TestRecords.Range(0, 3)));
+
+        var newer = await OpenAsync(NewSilo(), topic);
+        Assert.Equal(3, newer.HighWatermark);
+
+        await Assert.ThrowsAsync<LogFencedException>(async () => await older.AppendAsync(TestRecords.Range(100, 2)));
+        // Once fenced, always fenced: the next append fails without a request.
+        var requests = older.AppendRequests;
+        var again = await Assert.ThrowsAsync<LogFencedException>(async () => await older.AppendAsync(TestRecords.Range(102, 1)));
+        Assert.IsAssignableFrom<IOException>(again);
+        Assert.Equal(requests, older.AppendRequests);
+        Assert.Equal(3, older.HighWatermark);
+
+        Assert.Equal(3, await newer.AppendAsync(TestRecords.Range(3, 2)));
+        var all = await TestRecords.ReadAllAsync(newer);
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"msg-{i:D8}"), all.Select(r => r.MessageId));
+
+        await using var third = await OpenAsync(NewSilo(), topic);
+        Assert.Equal(5, third.HighWatermark);
+        Assert.Equal(all.Select(r => r.MessageId), (await TestRecords.ReadAllAsync(third)).Select(r => r.MessageId));
+    }
+
+    [Fact]
+    public async Task An_instance_is_fenced_even_when_the_newer_one_has_not_written_yet()
+    {
+        var topic = NewTopic();
+        var first = await OpenAsync(NewSilo(), topic);
+        var second = await OpenAsync(NewSilo(), topic);
+
+        // The newest opener owns the partition from its open on, not from its first write.
+        await Assert.ThrowsAsync<LogFencedException>(async () => await first.AppendAsync(TestRecords.Range(0, 1)));
+        Assert.Equal(0, await second.AppendAsync(TestRecords.Range(0, 2)));
+
+        Assert.Equal(2, second.HighWatermark);
+        Assert.Equal(0, first.HighWatermark);
+        Assert.Equal(2, (await TestRecords.ReadAllAsync(second)).Count);
+    }
+
+    [Fact]
+    public async Task Of_instances_opening_at_the_same_time_exactly_one_can_write()
+    {
+        var topic = NewTopic();
+        await using var seeded = await OpenAsync(NewSilo(), topic);
+        await seeded.AppendAsync(TestRecords.Range(0, 2));
+
+        var opened = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => OpenAsync(NewSilo(), topic)));
+
+        var outcomes = new List<bool>();
+        for (var i = 0; i < opened.Length; i++)
+        {
+            try
+            {
+                Assert.Equal(2, await opened[i].AppendAsync(TestRecords.Range(2, 1)));
+                outcomes.Add(true);
+            }
+            catch (LogFencedException)
+            {
+                outcomes.Add(false);
+            }
+        }
+
+        Assert.Single(outcomes, true);
+        var winner = opened[outcomes.IndexOf(true)];
+        Assert.Equal(Enumerable.Range(0, 3).Select(i => $"msg-{i:D8}"), (await TestRecords.ReadAllAsync(winner)).Select(r => r.MessageId));
+    }
+
+    [Fact]
+    public async Task A_takeover_during_concurrent_appends_keeps_a_dense_prefix_and_loses_nothing_acknowledged()
+    {
+        var topic = NewTopic();
+        var older = await OpenAsync(NewSilo(), topic);
+        await older.AppendAsync(TestRecords.Range(0, 1));
+
+        var appends = new List<(Task<long> Task, int Id)>();
+        for (var i = 1; i <= 60; i++)
+        {
+            appends.Add((older.AppendAsync(TestRecords.Range(i, 1)).AsTask(), i));
+            if (i == 20)
+            {
+                await Task.Yield();
+            }
+        }
+
+        var newer = await OpenAsync(NewSilo(), topic);
+        await Task.WhenAll(appends.Select(a => a.Task.ContinueWith(_ => { }, TaskScheduler.Default)));
+
+        var acknowledged = appends.Where(a => a.Task.IsCompletedSuccessfully).Select(a => a.Id).ToList();
+        Assert.All(appends.Where(a => !a.Task.IsCompletedSuccessfully), a => Assert.IsType<LogFencedException>(a.Task.Exception!.InnerException));
+        // Completion is in offset order, so the acknowledged appends are a prefix, and all of them are in the new owner's view.
+        Assert.Equal(Enumerable.Range(1, acknowledged.Count), acknowledged);
+        Assert.True(newer.HighWatermark >= 1 + acknowledged.Count);
+
+        var next = newer.HighWatermark;
+        Assert.Equal(next, await newer.AppendAsync(TestRecords.Range(1000, 1)));
+        var all = await TestRecords.ReadAllAsync(newer);
+        Assert.Equal(Enumerable.Range(0, (int)next + 1).Select(i => (long)i), all.Select(r => r.Offset));
+        var ids = all.Select(r => r.MessageId).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Equal(Enumerable.Range(0, 1 + acknowledged.Count).Select(i => $"msg-{i:D8}"), ids.Take(1 + acknowledged.Count));
+        Assert.Equal("msg-00001000", ids[^1]);
+    }
+
+    [Fact]
+    public async Task A_stale_instance_cannot_roll_to_a_new_segment()
+    {
+        var topic = NewTopic();
+        var frame = TestRecords.FrameSize();
+        void SmallSegments(AzureLogOptions o) => o.SegmentBytes = 3 * frame;
+        var older = await OpenAsync(NewSilo(SmallSegments), topic);
+        await older.AppendAsync(TestRecords.Range(0, 3)); // fills segment 0
+
+        var newer = await OpenAsync(NewSilo(SmallSegments), topic);
+        var before = (await SegmentBlobsAsync(topic)).Select(b => b.Name).ToList();
+
+        // The next record needs a new segment: sealing the old one is a conditional append, and it fails.
+        await Assert.ThrowsAsync<LogFencedException>(async () => await older.AppendAsync(TestRecords.Range(3, 1)));
+        Assert.Equal(before, (await SegmentBlobsAsync(topic)).Select(b => b.Name));
+
+        Assert.Equal(3, await newer.AppendAsync(TestRecords.Range(3, 4)));
+        Assert.Equal(7, (await TestRecords.ReadAllAsync(newer)).Count);
+        Assert.Equal(3, (await SegmentBlobsAsync(topic)).Count); // [0-2] [3-5] [6]
+    }
+
+    [Fact]
+    public async Task Opening_again_in_the_same_silo_disposes_the_older_instance()
+    {
+        var factory = NewSilo();
+        var topic = NewTopic();
+        var first = await OpenAsync(factory, topic);
+        var pending = first.AppendAsync(TestRecords.Range(0, 5));
+
+        await using var second = await OpenAsync(factory, topic);
+
+        Assert.Equal(0, await pending); // waited for, not fenced
+        Assert.Equal(5, second.HighWatermark);
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await first.AppendAsync(TestRecords.Range(5, 1)));
+    }
+
+    [Fact]
+    public async Task Appends_larger_than_one_block_are_split_and_concurrent_appends_share_blocks()
+    {
+        var topic = NewTopic();
+        var frame = TestRecords.FrameSize();
+        await using var log = await OpenAsync(NewSilo(SmallBlocks), topic);
+        var perBlock = 4096 / frame;
+
+        // One append of 40 records (about 17 KiB) goes out in blocks of at most 4096 bytes.
+        await log.AppendAsync(TestRecords.Range(0, 40));
+        Assert.Equal((40 + perBlock - 1) / perBlock, log.AppendRequests);
+
+        // 100 concurrent one-record appends: group commit packs the queued ones into full blocks.
+        var before = log.AppendRequests;
+        var appends = Enumerable.Range(40, 100).Select(i => log.AppendAsync(TestRecords.Range(i, 1)).AsTask()).ToArray();
+        Assert.Equal(Enumerable.Range(40, 100).Select(i => (long)i), await Task.WhenAll(appends));
+        Assert.InRange(log.AppendRequests - before, (100 + perBlock - 1) / perBlock, (100 / perBlock) + 3);
+
+        var blob = (await SegmentBlobsAsync(topic)).Single();
+        Assert.Equal(log.AppendRequests, (await Container.GetAppendBlobClient(blob.Name).GetPropertiesAsync()).Value.BlobCommittedBlockCount);
+        Assert.Equal(140, (await TestRecords.ReadAllAsync(log)).Count);
+    }
+
+    [Fact]
+    public async Task A_record_larger_than_one_append_block_is_refused_with_a_clear_error()
+    {
+        var topic = NewTopic();
+        await using var log = await OpenAsync(NewSilo(SmallBlocks), topic);
+        await log.AppendAsync(TestRecords.Range(0, 1));
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(async () => await log.AppendAsync([TestRecords.Create(1), TestRecords.Create(2, bodyBytes: 5000)]));
+
+        Assert.Contains("Record 1", ex.Message);
+        Assert.Contains("4096", ex.Message);
+        Assert.Contains(nameof(AzureLogOptions.MaxAppendBytes), ex.Message);
+        Assert.Equal(1, log.HighWatermark); // nothing of the refused batch was written
+        Assert.Equal(1, await log.AppendAsync(TestRecords.Range(1, 1)));
+    }
+
+    [Fact]
+    public async Task Segments_roll_before_the_block_limit_and_recover_after_a_restart()
+    {
+        var topic = NewTopic();
+        void FourBlocks(AzureLogOptions o) => o.MaxBlocksPerSegment = 4;
+        var log = await OpenAsync(NewSilo(FourBlocks), topic);
+        for (var i = 0; i < 10; i++)
+        {
+            await log.AppendAsync(TestRecords.Range(i, 1)); // one block each
+        }
+
+        // A new partition's first segment has no fence: 3 data blocks + the seal per segment.
+        var blobs = await SegmentBlobsAsync(topic);
+        Assert.Equal([0L, 3, 6, 9], blobs.Select(b => long.Parse(b.Name[(b.Name.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
+        foreach (var blob in blobs)
+        {
+            var blocks = (await Container.GetAppendBlobClient(blob.Name).GetPropertiesAsync()).Value.BlobCommittedBlockCount;
+            Assert.InRange(blocks, 1, 4);
+        }
+
+        Assert.Equal(10, (await TestRecords.ReadAllAsync(log)).Count);
+        await log.DisposeAsync();
+
+        // Reopen: sealed segments come back from their seal summaries, the active one is fenced (or rolled when full).
+        for (var restart = 0; restart < 3; restart++)
+        {
+            await using var reopened = await OpenAsync(NewSilo(FourBlocks), topic);
+            Assert.Equal(10 + restart, reopened.HighWatermark);
+            Assert.All(reopened.Segments.SkipLast(1), s => Assert.True(s.Sealed && s.Index.Count > 0));
+            Assert.Equal(10 + restart, await reopened.AppendAsync(TestRecords.Range(10 + restart, 1)));
+            var all = await TestRecords.ReadAllAsync(reopened);
+            Assert.Equal(Enumerable.Range(0, 11 + restart).Select(i => $"msg-{i:D8}"), all.Select(r => r.MessageId));
+        }
+
+        foreach (var blob in await SegmentBlobsAsync(topic))
+        {
+            Assert.InRange((await Container.GetAppendBlobClient(blob.Name).GetPropertiesAsync()).Value.BlobCommittedBlockCount, 1, 4);
+        }
+    }
+
+    [Fact]
+    public async Task An_invalid_tail_is_ignored_consistently_and_appends_continue_in_a_new_segment()
+    {
+        var topic = NewTopic();
+        var log = await OpenAsync(NewSilo(), topic);
+        await log.AppendAsync(TestRecords.Range(0, 4));
+        await log.DisposeAsync();
+
+        // A record block that fails its CRC at the end of the active segment (what a torn or foreign write would leave).
+        var blobName = (await SegmentBlobsAsync(topic)).Single().Name;
+        var torn = Frame(TestRecords.Create(4), 4);
+        torn[^1] ^= 0xFF;
+        await Container.GetAppendBlobClient(blobName).AppendBlockAsync(new MemoryStream(torn));
+
+        var reopened = await OpenAsync(NewSilo(), topic);
+        Assert.Equal(4, reopened.HighWatermark);
+        Assert.Equal(4, await reopened.AppendAsync(TestRecords.Range(4, 2)));
+        await reopened.DisposeAsync();
+
+        for (var restart = 0; restart < 2; restart++)
+        {
+            await using var again = await OpenAsync(NewSilo(), topic);
+            Assert.Equal(6, again.HighWatermark);
+            var all = await TestRecords.ReadAllAsync(again);
+            Assert.Equal(Enumerable.Range(0, 6).Select(i => (long)i), all.Select(r => r.Offset));
+            TestRecords.AssertSame(WithOffset(TestRecords.Create(4), 4), all[4]);
+        }
+
+        Assert.Equal(2, (await SegmentBlobsAsync(topic)).Count);
+    }
+
+    [Fact]
+    public async Task A_segment_sealed_just_before_a_crash_gets_its_successor_on_open()
+    {
+        var topic = NewTopic();
+        var log = await OpenAsync(NewSilo(), topic);
+        await log.AppendAsync(TestRecords.Range(0, 3));
+        var active = log.Segments[^1];
+        await log.DisposeAsync();
+
+        // Seal the segment as the writer would, then "crash" before the next segment is created.
+        var seal = AzureSegmentFormat.CreateSeal(active.ToSummary());
+        await Container.GetAppendBlobClient(active.BlobName).AppendBlockAsync(new MemoryStream(seal));
+
+        await using var reopened = await OpenAsync(NewSilo(), topic);
+        Assert.Equal(3, reopened.HighWatermark);
+        Assert.Equal(2, reopened.Segments.Count);
+        Assert.Equal(3, await reopened.AppendAsync(TestRecords.Range(3, 1)));
+        Assert.Equal(4, (await TestRecords.ReadAllAsync(reopened)).Count);
+    }
+
+    [Fact]
+    public async Task A_sealed_segment_without_its_seal_is_scanned_and_damage_in_it_fails_only_the_reads_that_reach_it()
+    {
+        var topic = NewTopic();
+        var prefix = $"{topic}/0/";
+        // Segment 0 holds offsets 0-1 then garbage where 2-3 should be; segment 4 holds 4-5. Written by hand, no seal.
+        var first = Container.GetAppendBlobClient($"{prefix}{0:D20}");
+        await Container.CreateIfNotExistsAsync();
+        await first.CreateAsync();
+        await first.AppendBlockAsync(new MemoryStream([.. Frame(TestRecords.Create(0), 0), .. Frame(TestRecords.Create(1), 1), .. new byte[40]]));
+        var second = Container.GetAppendBlobClient($"{prefix}{4:D20}");
+        await second.CreateAsync();
+        await second.AppendBlockAsync(new MemoryStream([.. Frame(TestRecords.Create(4), 4), .. Frame(TestRecords.Create(5), 5)]));
+
+        await using var log = await OpenAsync(NewSilo(), topic);
+
+        Assert.Equal(6, log.HighWatermark);
+        Assert.Equal([0L, 1], (await log.ReadAsync(0, 100, int.MaxValue)).Select(r => r.Offset));
+        await Assert.ThrowsAsync<LogCorruptionException>(async () => await log.ReadAsync(2, 100, int.MaxValue));
+        Assert.Equal([4L, 5], (await log.ReadAsync(4, 100, int.MaxValue)).Select(r => r.Offset));
+        Assert.Equal(6, await log.AppendAsync(TestRecords.Range(6, 1)));
+    }
+
+    [Fact]
+    public async Task Deleting_the_log_fences_an_instance_still_open_elsewhere()
+    {
+        var topic = NewTopic();
+        var stale = await OpenAsync(NewSilo(), topic);
+        await stale.AppendAsync(TestRecords.Range(0, 2));
+        var owner = await OpenAsync(NewSilo(), topic);
+
+        await owner.DeleteAsync();
+
+        await Assert.ThrowsAsync<LogFencedException>(async () => await stale.AppendAsync(TestRecords.Range(2, 1)));
+        Assert.Empty(await SegmentBlobsAsync(topic));
+    }
+
+    // 4 KiB blocks; the index interval keeps the seal block (the segment's index) within one block, as validation demands.
+    private static void SmallBlocks(AzureLogOptions options)
+    {
+        options.MaxAppendBytes = 4096;
+        options.IndexIntervalBytes = 4096;
+        options.SegmentBytes = 256 * 1024;
+    }
+
+    private static byte[] Frame(LogRecord record, long offset)
+    {
+        var frame = new byte[LogRecordCodec.GetFrameSize(record)];
+        LogRecordCodec.Write(record, offset, frame.Length, frame);
+        return frame;
+    }
+
+    private static LogRecord WithOffset(LogRecord record, long offset)
+    {
+        record.Offset = offset;
+        return record;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using OrleansMQ.Server.Transforms;
+using OrleansMQ.Tests.Cluster;
+
+namespace OrleansMQ.Tests.Unit;
+
+public sealed class TransformPipelineTests
+{
+    private static readonly TransformPipeline Pipeline = new(new ServiceCollection()
+        .AddKeyedSingleton<IMessageTransform, UpperCaseTransform>("upper")
+        .AddKeyedSingleton<IMessageTransform, RejectingTransform>("explode")
+        .BuildServiceProvider());
+
+    private static Message Json(string json) => new(Encoding.UTF8.GetBytes(json)) { ContentType = "application/json", MessageId = "m-1", Key = "k" };
+
+    [Fact]
+    public async Task Header_steps_set_remove_and_rename()
+    {
+        var m = Message.FromText("x").WithHeader("a", "1").WithHeader("b", "2");
+        var t = await Pipeline.ApplyAsync(m, [TransformStep.SetHeader("c", "3"), TransformStep.RemoveHeader("a"), TransformStep.RenameHeader("b", "bee")]);
+        Assert.Equal(new Dictionary<string, string> { ["c"] = "3", ["bee"] = "2" }, t.Headers!.OrderBy(h => h.Key).ToDictionary());
+    }
+
+    [Fact]
+    public async Task Json_projection_builds_a_new_object_from_paths()
+    {
+        var t = await Pipeline.ApplyAsync(Json("""{"id": 7, "customer": {"name": "Ada", "tier": "gold"}, "secret": "x"}"""),
+            [TransformStep.JsonProject("id, customer.name as customer, missing.path")]);
+        Assert.Equal("""{"id":7,"customer":"Ada","path":null}""", Encoding.UTF8.GetString(t.Body.Span));
+    }
+
+    [Fact]
+    public async Task CloudEvents_wrap_and_unwrap_round_trip()
+    {
+        var wrapped = await Pipeline.ApplyAsync(Json("""{"amount": 5}"""), [TransformStep.CloudEventsWrap("/orders", "order.created")]);
+        Assert.StartsWith("application/cloudevents+json", wrapped.ContentType);
+        using var doc = JsonDocument.Parse(wrapped.Body);
+        Assert.Equal("1.0", doc.RootElement.GetProperty("specversion").GetString());
+        Assert.Equal("order.created", doc.RootElement.GetProperty("type").GetString());
+        Assert.Equal("/orders", doc.RootElement.GetProperty("source").GetString());
+        Assert.Equal("m-1", doc.RootElement.GetProperty("id").GetString());
+        Assert.Equal(5, doc.RootElement.GetProperty("data").GetProperty("amount").GetInt32());
+
+        var unwrapped = await Pipeline.ApplyAsync(wrapped, [TransformStep.CloudEventsUnwrap()]);
+        Assert.Equal("""{"amount":5}""", Encoding.UTF8.GetString(unwrapped.Body.Span).Replace(" ", "", StringComparison.Ordinal));
+        Assert.Equal("application/json", unwrapped.ContentType);
+        Assert.Equal("order.created", unwrapped.Headers!["ce-type"]);
+    }
+
+    [Fact]
+    public async Task Content_type_conversion_between_text_and_json()
+    {
+        var json = await Pipeline.ApplyAsync(Message.FromText("he said \"hi\""), [TransformStep.ContentType("application/json")]);
+        Assert.Equal("\"he said \\u0022hi\\u0022\"", Encoding.UTF8.GetString(json.Body.Span));
+        var text = await Pipeline.ApplyAsync(json, [TransformStep.ContentType("text/plain")]);
+        Assert.Equal("he said \"hi\"", Encoding.UTF8.GetString(text.Body.Span));
+    }
+
+    [Fact]
+    public async Task User_transforms_run_from_DI_and_failures_name_the_step()
+    {
+        var t = await Pipeline.ApplyAsync(Message.FromText("abc"), [TransformStep.Custom("upper")]);
+        Assert.Equal("ABC", Encoding.UTF8.GetString(t.Body.Span));
+
+        var ex = await Assert.ThrowsAsync<TransformException>(async () => await Pipeline.ApplyAsync(Message.FromText("bad"), [TransformStep.Custom("explode") with { Name = "validate" }, TransformStep.Custom("upper")]));
+        Assert.Equal("validate", ex.Step);
+        Assert.Contains("body contains 'bad'", ex.Message);
+
+        var notJson = await Assert.ThrowsAsync<TransformException>(async () => await Pipeline.ApplyAsync(Message.FromText("plain"), [TransformStep.JsonProject("a")]));
+        Assert.Equal("json-project#1", notJson.Step);
+    }
+
+    [Fact]
+    public void Invalid_steps_are_refused_up_front()
+    {
+        Assert.Equal(ErrorCode.InvalidArgument, Assert.Throws<OrleansMQException>(() => Pipeline.Validate([new TransformStep { Type = "teleport" }], "b")).Code);
+        Assert.Contains("'nope'", Assert.Throws<OrleansMQException>(() => Pipeline.Validate([TransformStep.Custom("nope")], "b")).Message);
+        Assert.Contains("'value'", Assert.Throws<OrleansMQException>(() => Pipeline.Validate([new TransformStep { Type = "set-header", Parameters = new Dictionary<string, string> { ["header"] = "h" } }], "b")).Message);
+        Pipeline.Validate([TransformStep.Custom("upper"), TransformStep.CloudEventsWrap("/s", "t")], "b");
+    }
+}
