@@ -165,10 +165,6 @@ internal sealed class Consumer : IConsumer
 
         public async Task StopAsync()
         {
-            // Closing first wakes a long poll that is waiting in the grain, so leaving takes a round trip instead of
-            // up to PollWait. Acks go first: closing releases every lease this consumer holds.
-            await _acks.FlushAsync().ConfigureAwait(false);
-            await CloseAsync().ConfigureAwait(false);
             try
             {
                 await _loop.ConfigureAwait(false);
@@ -177,13 +173,7 @@ internal sealed class Consumer : IConsumer
             {
             }
 
-            // A poll answered during the close may have leased more (and re-registered the consumer): release those too.
             await _acks.FlushAsync().ConfigureAwait(false);
-            await CloseAsync().ConfigureAwait(false);
-        }
-
-        private async Task CloseAsync()
-        {
             try
             {
                 await _grain.CloseConsumerAsync(_owner.ConsumerId).ConfigureAwait(false);

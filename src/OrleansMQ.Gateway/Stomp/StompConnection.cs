@@ -50,6 +50,7 @@ internal sealed partial class StompConnection
     private readonly Dictionary<int, StompSubscription> _subscriptionsByIndex = [];
     private readonly Dictionary<string, List<StompFrame>> _transactions = new(StringComparer.Ordinal);
     private readonly List<Task> _inflight = [];
+    private readonly List<Task> _closingSubscriptions = [];
     private int _nextSubscriptionIndex;
     private Exception? _failure;
     private StompFrame? _current;
@@ -509,11 +510,21 @@ internal sealed partial class StompConnection
         await StopAsync(sub);
     }
 
-    /// <summary>Stops the pump, closes the consumer (its unsettled deliveries go back to the subscription at once), deletes a temporary subscription.</summary>
+    /// <summary>
+    /// Stops the pump at once (no MESSAGE for this subscription follows), then closes the consumer — its unsettled
+    /// deliveries go back to the subscription — and deletes a temporary subscription in the background: closing waits
+    /// for the consumer's current long poll, which must not hold up the session or a RECEIPT.
+    /// </summary>
     private async Task StopAsync(StompSubscription sub)
     {
         await sub.Stopping.CancelAsync();
         await sub.Pump;
+        sub.Stopping.Dispose();
+        _closingSubscriptions.Add(CloseAsync(sub));
+    }
+
+    private async Task CloseAsync(StompSubscription sub)
+    {
         try
         {
             await sub.Consumer.DisposeAsync();
@@ -522,13 +533,9 @@ internal sealed partial class StompConnection
                 await _client.Admin.DeleteSubscriptionAsync(sub.Destination.Name, temporary);
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             LogCleanupFailed(_logger, ex, SessionId, sub.Id);
-        }
-        finally
-        {
-            sub.Stopping.Dispose();
         }
     }
 
@@ -871,14 +878,19 @@ internal sealed partial class StompConnection
         }
     }
 
-    /// <summary>Implicitly aborts open transactions and ends every subscription.</summary>
+    /// <summary>Implicitly aborts open transactions and ends every subscription (the client is gone already, so this may take a long poll).</summary>
     private async Task CleanUpAsync()
     {
         _transactions.Clear();
         var subscriptions = _subscriptions.Values.ToList();
         _subscriptions.Clear();
         _subscriptionsByIndex.Clear();
-        await Task.WhenAll(subscriptions.Select(StopAsync));
+        foreach (var sub in subscriptions)
+        {
+            await StopAsync(sub);
+        }
+
+        await Task.WhenAll(_closingSubscriptions);
     }
 
     private static bool IsTransportGone(Exception ex) =>
