@@ -18,10 +18,31 @@ var orleans = builder.Configuration.GetSection("Orleans");
 var siloPort = orleans.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
 var gatewayPort = orleans.GetValue("GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
 var clusterId = orleans.GetValue("ClusterId", "omq");
+var clustering = orleans.GetValue("Clustering", "Localhost");
 
 builder.UseOrleans(silo =>
 {
-    silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "omq", clusterId: clusterId);
+    if (string.Equals(clustering, "AzureStorage", StringComparison.OrdinalIgnoreCase))
+    {
+        // Cluster mode: membership in Azure Table, so several silo-host processes (on this machine or others) form one
+        // cluster. Usually paired with OrleansMQ:LogStorage/StateStorage=AzureStorage so partitions can move between silos.
+        var connectionString = orleans.GetValue<string>("AzureStorageConnectionString")
+            ?? builder.Configuration.GetValue<string>("OrleansMQ:AzureStorageConnectionString")
+            ?? throw new InvalidOperationException("Orleans:Clustering=AzureStorage needs Orleans:AzureStorageConnectionString (or OrleansMQ:AzureStorageConnectionString).");
+        silo.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(connectionString));
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = clusterId;
+            o.ServiceId = "omq";
+        });
+        var address = System.Net.IPAddress.Parse(orleans.GetValue("AdvertisedIP", "127.0.0.1")!);
+        silo.ConfigureEndpoints(address, siloPort, gatewayPort, listenOnAnyHostAddress: false);
+    }
+    else
+    {
+        silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "omq", clusterId: clusterId);
+    }
+
     silo.AddOrleansMQ();
     silo.Services.AddOptions<OrleansMQServerOptions>().Bind(builder.Configuration.GetSection("OrleansMQ"));
     silo.Services.AddOrleansMQClient();
@@ -35,8 +56,8 @@ var options = app.Services.GetRequiredService<IOptions<OrleansMQServerOptions>>(
 var gateway = app.Services.GetRequiredService<IOptions<OrleansMQGatewayOptions>>().Value;
 var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrleansMQ.SiloHost");
 #pragma warning disable CA1848 // one-off startup lines
-logger.LogInformation("OrleansMQ silo: data in {DataDirectory} ({Log} log, {State} state), gateway on 127.0.0.1:{GatewayPort}",
-    Path.GetFullPath(options.DataDirectory), options.LogStorage, options.StateStorage, gatewayPort);
+logger.LogInformation("OrleansMQ silo: data in {DataDirectory} ({Log} log, {State} state), {Clustering} clustering (cluster {ClusterId}), gateway on 127.0.0.1:{GatewayPort}",
+    Path.GetFullPath(options.DataDirectory), options.LogStorage, options.StateStorage, clustering, clusterId, gatewayPort);
 logger.LogInformation("OrleansMQ gateway: HTTP on http://{Address}:{HttpPort} (OpenAPI /openapi/v1.json, STOMP over WebSocket /stomp), STOMP over TCP on {Address}:{StompPort}",
     gateway.BindAddress, gateway.HttpPort, gateway.BindAddress, gateway.StompPort);
 #pragma warning restore CA1848
