@@ -38,7 +38,8 @@ internal sealed class BrokerConnection : IAsyncDisposable
     public static async Task<BrokerConnection> ConnectAsync(CliSettings settings, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var endpoint = new IPEndPoint(await ResolveAsync(settings, cancellationToken).ConfigureAwait(false), settings.Gateway);
+        var address = await ResolveAsync(settings, cancellationToken).ConfigureAwait(false);
+        var endpoints = settings.Gateways.Select(port => new IPEndPoint(address, port)).ToArray();
         Exception? lastError = null;
 
         var services = new ServiceCollection();
@@ -55,7 +56,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
         });
         services.AddOrleansClient(client =>
         {
-            client.UseStaticClustering(endpoint);
+            client.UseStaticClustering(endpoints);
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = settings.ClusterId;

@@ -3,16 +3,16 @@ using System.CommandLine;
 namespace OrleansMQ.Cli.Infrastructure;
 
 /// <summary>The values of the <see cref="GlobalOptions"/> for one invocation.</summary>
-internal sealed record CliSettings(string Host, int Gateway, string ClusterId, TimeSpan ConnectTimeout, bool Json, bool Verbose)
+internal sealed record CliSettings(string Host, IReadOnlyList<int> Gateways, string ClusterId, TimeSpan ConnectTimeout, bool Json, bool Verbose)
 {
     public static CliSettings From(ParseResult parse) => new(
         parse.GetValue(GlobalOptions.Host) ?? "127.0.0.1",
-        parse.GetValue(GlobalOptions.Gateway),
+        parse.GetValue(GlobalOptions.Gateway) is { Length: > 0 } ports ? ports : [30000],
         parse.GetValue(GlobalOptions.ClusterId) ?? "omq",
         GlobalOptions.ConnectTimeout.ValueIn(parse),
         string.Equals(parse.GetValue(GlobalOptions.Output), "json", StringComparison.Ordinal),
         parse.GetValue(GlobalOptions.Verbose));
 
-    /// <summary><c>host:port</c>, for messages.</summary>
-    public string Endpoint => $"{Host}:{Gateway}";
+    /// <summary><c>host:port</c> (or <c>host:port,port</c>), for messages.</summary>
+    public string Endpoint => $"{Host}:{string.Join(',', Gateways)}";
 }

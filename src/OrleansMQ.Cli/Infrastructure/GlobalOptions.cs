@@ -13,11 +13,13 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
-    public static readonly Option<int> Gateway = new("--gateway")
+    public static readonly Option<int[]> Gateway = new("--gateway")
     {
-        Description = "The broker's Orleans gateway port.",
+        Description = "The broker's Orleans gateway port; repeat it for a multi-silo cluster (--gateway 30000 --gateway 30001), the client fails over between them.",
         HelpName = "port",
-        DefaultValueFactory = _ => 30000,
+        DefaultValueFactory = _ => [30000],
+        // One port per occurrence, so "--gateway 30000 hello" never takes a message for a port.
+        AllowMultipleArgumentsPerToken = false,
         Recursive = true,
     };
 
