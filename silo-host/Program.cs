@@ -18,7 +18,9 @@ var orleans = builder.Configuration.GetSection("Orleans");
 var siloPort = orleans.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
 var gatewayPort = orleans.GetValue("GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
 var clusterId = orleans.GetValue("ClusterId", "omq");
-var clustering = orleans.GetValue("Clustering", "Localhost");
+// Not under "Orleans": Orleans reads Orleans:Clustering itself (configuration-based providers).
+var cluster = builder.Configuration.GetSection("Cluster");
+var clustering = cluster.GetValue("Mode", "Localhost")!;
 
 builder.UseOrleans(silo =>
 {
@@ -26,16 +28,16 @@ builder.UseOrleans(silo =>
     {
         // Cluster mode: membership in Azure Table, so several silo-host processes (on this machine or others) form one
         // cluster. Usually paired with OrleansMQ:LogStorage/StateStorage=AzureStorage so partitions can move between silos.
-        var connectionString = orleans.GetValue<string>("AzureStorageConnectionString")
+        var connectionString = cluster.GetValue<string>("AzureStorageConnectionString")
             ?? builder.Configuration.GetValue<string>("OrleansMQ:AzureStorageConnectionString")
-            ?? throw new InvalidOperationException("Orleans:Clustering=AzureStorage needs Orleans:AzureStorageConnectionString (or OrleansMQ:AzureStorageConnectionString).");
+            ?? throw new InvalidOperationException("Cluster:Mode=AzureStorage needs Cluster:AzureStorageConnectionString (or OrleansMQ:AzureStorageConnectionString).");
         silo.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(connectionString));
         silo.Configure<ClusterOptions>(o =>
         {
             o.ClusterId = clusterId;
             o.ServiceId = "omq";
         });
-        var address = System.Net.IPAddress.Parse(orleans.GetValue("AdvertisedIP", "127.0.0.1")!);
+        var address = System.Net.IPAddress.Parse(cluster.GetValue("AdvertisedIP", "127.0.0.1")!);
         silo.ConfigureEndpoints(address, siloPort, gatewayPort, listenOnAnyHostAddress: false);
     }
     else
