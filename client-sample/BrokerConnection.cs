@@ -14,13 +14,29 @@ internal sealed class BrokerConnection : IAsyncDisposable
 
     public IOrleansMQClient Client => _host.Services.GetRequiredService<IOrleansMQClient>();
 
-    public static async Task<BrokerConnection> ConnectAsync(int gatewayPort, CancellationToken cancellationToken)
+    public static Task<BrokerConnection> ConnectAsync(int gatewayPort, CancellationToken cancellationToken) => ConnectAsync([gatewayPort], cancellationToken);
+
+    /// <summary>Connects to any of several gateways (a multi-silo cluster); the client fails over between them.</summary>
+    public static async Task<BrokerConnection> ConnectAsync(int[] gatewayPorts, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client =>
         {
-            client.UseLocalhostClustering(gatewayPort, serviceId: "omq", clusterId: "omq");
+            if (gatewayPorts.Length == 1)
+            {
+                client.UseLocalhostClustering(gatewayPorts[0], serviceId: "omq", clusterId: "omq");
+            }
+            else
+            {
+                client.UseStaticClustering([.. gatewayPorts.Select(p => new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, p))]);
+                client.Configure<Orleans.Configuration.ClusterOptions>(o =>
+                {
+                    o.ClusterId = "omq";
+                    o.ServiceId = "omq";
+                });
+            }
+
             // The broker may still be starting: keep trying for a while instead of failing at once.
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
             client.UseConnectionRetryFilter(async (_, ct) =>

@@ -7,7 +7,7 @@ namespace OrleansMQ.ClientSample;
 internal static class Commands
 {
     /// <summary>Interactive chat: lines from stdin are sent; the room's messages are printed.</summary>
-    public static async Task<int> ChatAsync(int gatewayPort, string room, string nick, TimeSpan history, CancellationToken cancellationToken)
+    public static async Task<int> ChatAsync(int[] gatewayPort, string room, string nick, TimeSpan history, CancellationToken cancellationToken)
     {
         await using var broker = await BrokerConnection.ConnectAsync(gatewayPort, cancellationToken);
         var chat = new ChatRoom(broker.Client, room);
@@ -40,7 +40,7 @@ internal static class Commands
     /// The non-interactive walkthrough a test drives: a chat with history replay, then a worker queue with competing
     /// consumers where a poison message ends up in the dead-letter topic. Exit code 0 only when every check held.
     /// </summary>
-    public static async Task<int> DemoAsync(int gatewayPort, string runId, CancellationToken cancellationToken)
+    public static async Task<int> DemoAsync(int[] gatewayPort, string runId, CancellationToken cancellationToken)
     {
         await using var broker = await BrokerConnection.ConnectAsync(gatewayPort, cancellationToken);
         var mq = broker.Client;
@@ -133,7 +133,7 @@ internal static class Commands
     }
 
     /// <summary>Publishes <paramref name="count"/> numbered messages and prints "ACK seq partition offset" for each acknowledged one.</summary>
-    public static async Task<int> PublishAsync(int gatewayPort, string topic, int count, int partitions, CancellationToken cancellationToken)
+    public static async Task<int> PublishAsync(int[] gatewayPort, string topic, int count, int partitions, CancellationToken cancellationToken)
     {
         await using var broker = await BrokerConnection.ConnectAsync(gatewayPort, cancellationToken);
         try
@@ -176,7 +176,7 @@ internal static class Commands
     }
 
     /// <summary>Reads the whole topic from the start and checks that every sequence in the acked file is there.</summary>
-    public static async Task<int> VerifyAsync(int gatewayPort, string topic, FileInfo ackedFile, CancellationToken cancellationToken)
+    public static async Task<int> VerifyAsync(int[] gatewayPort, string topic, FileInfo ackedFile, CancellationToken cancellationToken)
     {
         var acked = (await File.ReadAllLinesAsync(ackedFile.FullName, cancellationToken))
             .Where(l => l.StartsWith("ACK ", StringComparison.Ordinal))

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the solution once (Release) and runs every test project.
 #
-# Needs the .NET 10 SDK and node/npm (Azurite, the Azure Storage emulator the Azure tests run against, comes from npm).
+# Needs the .NET 10 SDK and node/npm (Azurite, the Azure Storage emulator the Azure tests run against, and the STOMP
+# clients the gateway tests drive come from npm).
 # The last line printed is the totals, e.g. "42 passed, 0 failed" (", N skipped" only when N > 0).
 # Exits non-zero when the build fails, a test fails, or the test run itself fails (crash, hang, abort).
 #
 # Environment:
+#   (always)                   npm ci the gateway tests' STOMP clients into .tools/gateway-node (when their lock file
+#                              changed) and export OMQ_GATEWAY_NODE_MODULES
 #   OMQ_TEST_HANG_TIMEOUT=10m  per-test-host hang timeout before blame kills it (and dumps it)
 # Extra arguments go to `dotnet test`, e.g. ./scripts/test.sh --filter "FullyQualifiedName~Partition"
 set -euo pipefail
@@ -15,6 +18,8 @@ readonly repo_root="$PWD"
 readonly results_dir="$repo_root/TestResults"
 readonly azurite_version="3.37.0"
 readonly azurite_prefix="$repo_root/.tools/azurite"
+readonly gateway_node_source="$repo_root/tests/OrleansMQ.Gateway.Tests/node"
+readonly gateway_node_prefix="$repo_root/.tools/gateway-node"
 
 export DOTNET_NOLOGO="${DOTNET_NOLOGO:-1}"
 export DOTNET_CLI_TELEMETRY_OPTOUT="${DOTNET_CLI_TELEMETRY_OPTOUT:-1}"
@@ -40,6 +45,22 @@ ensure_azurite() {
   fi
   export OMQ_AZURITE_BIN="$bin"
   echo "Using Azurite $azurite_version: $OMQ_AZURITE_BIN"
+}
+
+# Installs the gateway tests' npm packages (@stomp/stompjs, @stomp/tcp-wrapper, ws; pinned by package-lock.json) into
+# .tools/gateway-node (gitignored) with npm ci, only when the lock file differs from the installed one, and exports
+# OMQ_GATEWAY_NODE_MODULES for the tests.
+ensure_gateway_node() {
+  local lock="$gateway_node_source/package-lock.json"
+  local installed_lock="$gateway_node_prefix/package-lock.json"
+  if [[ ! -d "$gateway_node_prefix/node_modules/@stomp/stompjs" ]] || ! cmp -s "$lock" "$installed_lock"; then
+    echo "Installing the gateway tests' STOMP clients into ${gateway_node_prefix#"$repo_root"/} ..."
+    rm -rf "$gateway_node_prefix"
+    mkdir -p "$gateway_node_prefix"
+    cp "$gateway_node_source/package.json" "$lock" "$gateway_node_prefix/"
+    npm ci --prefix "$gateway_node_prefix" --no-audit --no-fund
+  fi
+  export OMQ_GATEWAY_NODE_MODULES="$gateway_node_prefix/node_modules"
 }
 
 # Sums the <Counters .../> of the given TRX files and prints "N passed, N failed[, N skipped]".
@@ -81,6 +102,8 @@ rm -rf "$results_dir"
 
 # Always: the Azure storage tests run against a real Azurite and are never skipped. Installs once into .tools/.
 ensure_azurite
+
+ensure_gateway_node
 
 # --disable-build-servers: no MSBuild nodes or compiler server outlive the script (CI jobs stay clean).
 build_rc=0

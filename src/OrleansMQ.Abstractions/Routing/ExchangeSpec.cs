@@ -95,7 +95,7 @@ public sealed record Binding
 
     private static bool SameSteps(IReadOnlyList<TransformStep>? a, IReadOnlyList<TransformStep>? b) =>
         (a is null || a.Count == 0) ? (b is null || b.Count == 0)
-        : b is not null && a.Count == b.Count && a.Zip(b).All(p => p.First.Type == p.Second.Type && p.First.Name == p.Second.Name && SameHeaders(p.First.Parameters, p.Second.Parameters));
+        : b is not null && a.SequenceEqual(b);
 
     private static bool SameHeaders(IReadOnlyDictionary<string, string>? a, IReadOnlyDictionary<string, string>? b) =>
         (a is null || a.Count == 0) ? (b is null || b.Count == 0)

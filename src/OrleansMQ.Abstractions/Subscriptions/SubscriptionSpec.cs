@@ -31,6 +31,16 @@ public sealed record SubscriptionSpec
     /// <summary>Transform steps applied to each message as it is delivered on this subscription.</summary>
     [Id(8)] public IReadOnlyList<TransformStep>? Transforms { get; init; }
 
+    /// <summary>Equality on content (transforms by their steps), so an identical re-create is recognised after a round trip.</summary>
+    public bool Equals(SubscriptionSpec? other) =>
+        other is not null && Type == other.Type && Start == other.Start && AckTimeout == other.AckTimeout && MaxDeliveries == other.MaxDeliveries
+        && NackBackoffInitial == other.NackBackoffInitial && NackBackoffMax == other.NackBackoffMax && DeadLetterTopic == other.DeadLetterTopic
+        && ConsumerTimeout == other.ConsumerTimeout
+        && ((Transforms is null || Transforms.Count == 0) ? (other.Transforms is null || other.Transforms.Count == 0) : other.Transforms is not null && Transforms.SequenceEqual(other.Transforms));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Type, Start, AckTimeout, MaxDeliveries, DeadLetterTopic);
+
     /// <summary>The dead-letter topic for a subscription.</summary>
     public string DeadLetterTopicFor(string topic, string subscription) => DeadLetterTopic ?? $"{topic}.{subscription}.dlq";
 

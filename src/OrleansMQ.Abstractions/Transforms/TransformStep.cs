@@ -44,6 +44,14 @@ public sealed record TransformStep
     /// <summary>Runs the user <c>IMessageTransform</c> registered in the silo's DI under <paramref name="name"/>.</summary>
     public static TransformStep Custom(string name) => Make("custom", ("name", name));
 
+    /// <summary>Equality on content (parameters by their entries), so definitions compare equal after a round trip.</summary>
+    public bool Equals(TransformStep? other) =>
+        other is not null && Type == other.Type && Name == other.Name && Parameters.Count == other.Parameters.Count
+        && Parameters.All(p => other.Parameters.TryGetValue(p.Key, out var v) && v == p.Value);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Type, Name, Parameters.Count);
+
     private static TransformStep Make(string type, params (string Key, string Value)[] parameters) =>
         new() { Type = type, Parameters = parameters.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal) };
 }

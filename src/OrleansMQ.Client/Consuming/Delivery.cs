@@ -10,7 +10,23 @@ public sealed class Delivery
     {
         _consumer = consumer;
         Delivered = delivered;
+        // A consumer span per delivery, child of the producer's trace when the message carries one; it ends at ack/nack.
+        var parent = delivered.Message.Headers.TryGetValue(OrleansMQTelemetry.TraceParentHeader, out var traceParent)
+            && System.Diagnostics.ActivityContext.TryParse(traceParent, null, out var context) ? context : default;
+        Activity = OrleansMQTelemetry.ActivitySource.StartActivity($"process {delivered.Message.Topic}", System.Diagnostics.ActivityKind.Consumer, parent);
+        Activity?.SetTag("messaging.system", "orleansmq");
+        Activity?.SetTag("messaging.destination.name", delivered.Message.Topic);
+        Activity?.SetTag("messaging.consumer.group.name", delivered.Subscription);
+        Activity?.SetTag("messaging.message.id", delivered.Message.MessageId);
+        // Don't leave it as the ambient activity of the consumer's loop.
+        if (Activity is not null && System.Diagnostics.Activity.Current == Activity)
+        {
+            System.Diagnostics.Activity.Current = Activity.Parent;
+        }
     }
+
+    /// <summary>The consumer span of this delivery (null when nobody listens); it ends when the delivery is acked or nacked.</summary>
+    public System.Diagnostics.Activity? Activity { get; }
 
     /// <summary>The wire delivery.</summary>
     public DeliveredMessage Delivered { get; }
@@ -74,5 +90,7 @@ public sealed class Delivery
         {
             throw new OrleansMQException(ErrorCode.InvalidOperation, $"Delivery {Topic}/{Partition}@{Offset} was already acked or nacked.");
         }
+
+        Activity?.Stop();
     }
 }

@@ -115,6 +115,20 @@ internal sealed class Producer : IProducer
             return results;
         }
 
+        if (System.Diagnostics.Activity.Current is { } current)
+        {
+            // Carry the caller's trace to the consumers (W3C trace context in a header).
+            var traced = new Message[messages.Count];
+            for (var i = 0; i < traced.Length; i++)
+            {
+                traced[i] = messages[i].Headers?.ContainsKey(OrleansMQTelemetry.TraceParentHeader) == true
+                    ? messages[i]
+                    : messages[i].WithHeader(OrleansMQTelemetry.TraceParentHeader, current.Id!);
+            }
+
+            messages = traced;
+        }
+
         // Unkeyed messages of one call stay together on one partition (sticky, like Kafka), so a batch is one append.
         // On a de-duplicating topic an id without a key picks the partition, so a re-sent message meets its first copy.
         var sticky = NextPartition(topic.Spec.Partitions);

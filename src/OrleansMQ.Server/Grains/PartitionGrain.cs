@@ -189,6 +189,7 @@ internal sealed partial class PartitionGrain(
         }
 
         _nextOffset = offset;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var append = log.AppendAsync(records).AsTask();
         _tail = append;
         try
@@ -205,6 +206,10 @@ internal sealed partial class PartitionGrain(
             throw new OrleansMQException(ErrorCode.Internal, $"Append to '{_topic}/{_partition}' failed; nothing from this batch was acknowledged.", ex);
         }
 
+        var tag = new KeyValuePair<string, object?>("topic", _topic);
+        OrleansMQTelemetry.Published.Add(records.Count, tag);
+        OrleansMQTelemetry.AppendBatchSize.Record(records.Count, tag);
+        OrleansMQTelemetry.AppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
         NotifySubscriptions();
         return receipts;
     }

@@ -156,7 +156,10 @@ internal sealed partial class SubscriptionGrain(
             session.LastSeen = time.GetUtcNow();
         }
 
+        var floorBefore = state.State.AckFloor;
+        var ackedBefore = state.State.AckedAbove.Count;
         var failure = IsStream ? AckCumulative(tags) : AckEach(tags);
+        OrleansMQTelemetry.Acked.Add(Math.Max(0, state.State.AckFloor - floorBefore + state.State.AckedAbove.Count - ackedBefore), TopicTag, SubscriptionTag);
         AdvanceFloor();
         Signal();
         await PersistAsync();
@@ -177,6 +180,7 @@ internal sealed partial class SubscriptionGrain(
             if (_leases.TryGetValue(tag.Offset, out var lease) && lease.Attempt == tag.Attempt)
             {
                 _leases.Remove(tag.Offset);
+                OrleansMQTelemetry.Nacked.Add(1, TopicTag, SubscriptionTag);
                 Fail(lease.Message, lease.Attempt, reason ?? "nacked by consumer", now + Spec.BackoffFor(lease.Attempt));
             }
             else if (!IsAcked(tag.Offset))
@@ -660,6 +664,12 @@ internal sealed partial class SubscriptionGrain(
         counts[message.Offset] = attempt;
         var expires = IsStream ? DateTimeOffset.MaxValue : now + Spec.AckTimeout;
         _leases[message.Offset] = new LeaseEntry(message, consumerId, attempt, expires);
+        OrleansMQTelemetry.Delivered.Add(1, TopicTag, SubscriptionTag);
+        if (attempt == 1)
+        {
+            OrleansMQTelemetry.EndToEndLatency.Record((now - message.Timestamp).TotalMilliseconds, TopicTag, SubscriptionTag);
+        }
+
         return new DeliveredMessage { Message = message, DeliveryCount = attempt, Subscription = _name };
     }
 
@@ -797,6 +807,7 @@ internal sealed partial class SubscriptionGrain(
         }
 
         _buffer.RemoveAll(m => m.Offset <= upTo);
+        state.State.AckedAbove.RemoveWhere(o => o <= upTo);
         state.State.AckFloor = Math.Max(state.State.AckFloor, upTo + 1);
         return null;
     }
@@ -812,6 +823,10 @@ internal sealed partial class SubscriptionGrain(
     }
 
     private bool IsAcked(long offset) => offset < state.State.AckFloor || state.State.AckedAbove.Contains(offset);
+
+    private KeyValuePair<string, object?> TopicTag => new("topic", _topic);
+
+    private KeyValuePair<string, object?> SubscriptionTag => new("subscription", _name);
 
     private void MarkAcked(long offset)
     {
@@ -935,6 +950,7 @@ internal sealed partial class SubscriptionGrain(
         }
 
         state.State.DeadLettered += batch.Count;
+        OrleansMQTelemetry.DeadLettered.Add(batch.Count, TopicTag, SubscriptionTag);
         AdvanceFloor();
         await PersistAsync();
     }

@@ -45,4 +45,13 @@ public sealed class SpecTests
         Assert.Throws<OrleansMQException>(() => new TopicSpec { Retention = new RetentionPolicy { MaxAge = TimeSpan.Zero } }.Validate("t"));
         new TopicSpec { Partitions = 16 }.Validate("t");
     }
+
+    [Fact]
+    public void Specs_with_transforms_compare_by_content()
+    {
+        SubscriptionSpec Make() => new() { Transforms = [TransformStep.SetHeader("a", "b"), TransformStep.Custom("x")] };
+        Assert.Equal(Make(), Make());
+        Assert.NotEqual(Make(), Make() with { Transforms = [TransformStep.SetHeader("a", "c")] });
+        Assert.Equal(new Binding { Destination = "q", Transforms = [TransformStep.RemoveHeader("h")] }, new Binding { Destination = "q", Transforms = [TransformStep.RemoveHeader("h")] });
+    }
 }

@@ -9,6 +9,9 @@ internal static class BuildOutputs
 {
     private static readonly Lazy<(string Root, string Configuration, string TargetFramework)> Layout = new(Detect);
 
+    /// <summary>The repository root (the folder with OrleansMQ.sln).</summary>
+    public static string RepoRoot => Layout.Value.Root;
+
     /// <summary><c>silo-host/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/omq-silo.dll</c>.</summary>
     public static string SiloHostDll => Find("silo-host", "omq-silo.dll");
 

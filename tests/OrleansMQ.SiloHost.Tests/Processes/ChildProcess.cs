@@ -48,25 +48,35 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c> in the dll's folder (so its appsettings.json applies).</summary>
-    public static ChildProcess Start(string name, string dll, IEnumerable<string> arguments)
+    public static ChildProcess Start(string name, string dll, IEnumerable<string> arguments) =>
+        StartProgram(name, BuildOutputs.DotnetHost, [dll, .. arguments], System.IO.Path.GetDirectoryName(dll)!);
+
+    /// <summary>Starts any program (e.g. <c>node script.cjs</c>) with extra environment variables.</summary>
+    public static ChildProcess StartProgram(string name, string fileName, IEnumerable<string> arguments, string workingDirectory,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(BuildOutputs.DotnetHost)
+        var info = new ProcessStartInfo(fileName)
         {
-            WorkingDirectory = System.IO.Path.GetDirectoryName(dll)!,
+            WorkingDirectory = workingDirectory,
             UseShellExecute = false,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        info.ArgumentList.Add(dll);
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
         }
 
-        // Only the command line configures the child: settings from the environment (Orleans__…, OrleansMQ__…) would
-        // silently change what is being tested.
-        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Orleans", StringComparison.OrdinalIgnoreCase) && k.Contains("__", StringComparison.Ordinal)).ToList())
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        // Only the command line configures the child: settings from the environment (Orleans__…, OrleansMQ__…, Gateway__…)
+        // would silently change what is being tested.
+        foreach (var key in info.Environment.Keys.Where(k => (k.StartsWith("Orleans", StringComparison.OrdinalIgnoreCase) || k.StartsWith("Gateway", StringComparison.OrdinalIgnoreCase))
+            && k.Contains("__", StringComparison.Ordinal)).ToList())
         {
             info.Environment.Remove(key);
         }

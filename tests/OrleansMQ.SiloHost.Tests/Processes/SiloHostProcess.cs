@@ -23,13 +23,17 @@ internal sealed class SiloHostProcess : IAsyncDisposable
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly List<ChildProcess> _generations = [];
+    private readonly IReadOnlyList<string> _extraArguments;
 
-    private SiloHostProcess(string dataDirectory, SiloStorage storage, int gatewayPort, int siloPort)
+    private SiloHostProcess(string dataDirectory, SiloStorage storage, int gatewayPort, int siloPort, int httpPort, int stompPort, IReadOnlyList<string> extraArguments)
     {
         DataDirectory = dataDirectory;
         Storage = storage;
         GatewayPort = gatewayPort;
         SiloPort = siloPort;
+        HttpPort = httpPort;
+        StompPort = stompPort;
+        _extraArguments = extraArguments;
     }
 
     public string DataDirectory { get; }
@@ -41,17 +45,26 @@ internal sealed class SiloHostProcess : IAsyncDisposable
 
     public int SiloPort { get; }
 
+    /// <summary>The OrleansMQ gateway's HTTP port on 127.0.0.1 (REST, OpenAPI, STOMP over WebSocket at /stomp).</summary>
+    public int HttpPort { get; }
+
+    /// <summary>The OrleansMQ gateway's STOMP over TCP port on 127.0.0.1.</summary>
+    public int StompPort { get; }
+
     /// <summary>The running (or last) generation.</summary>
     public ChildProcess Current => _generations[^1];
 
     /// <summary>How long the last start took until the gateway accepted a TCP connection.</summary>
     public TimeSpan LastStartDuration { get; private set; }
 
-    /// <summary>Starts a silo host on two free loopback ports and waits until its gateway accepts connections.</summary>
-    public static async Task<SiloHostProcess> StartAsync(string dataDirectory, SiloStorage storage)
+    /// <summary>
+    /// Starts a silo host on four free loopback ports (Orleans gateway and silo, gateway HTTP and STOMP) and waits until
+    /// its Orleans gateway accepts connections. <paramref name="extraArguments"/> go on its command line.
+    /// </summary>
+    public static async Task<SiloHostProcess> StartAsync(string dataDirectory, SiloStorage storage, params string[] extraArguments)
     {
-        var ports = LoopbackPorts.Reserve(2);
-        var silo = new SiloHostProcess(dataDirectory, storage, gatewayPort: ports[0], siloPort: ports[1]);
+        var ports = LoopbackPorts.Reserve(4);
+        var silo = new SiloHostProcess(dataDirectory, storage, gatewayPort: ports[0], siloPort: ports[1], httpPort: ports[2], stompPort: ports[3], extraArguments);
         try
         {
             await silo.StartGenerationAsync();
@@ -114,8 +127,11 @@ internal sealed class SiloHostProcess : IAsyncDisposable
             $"--Orleans:GatewayPort={GatewayPort}",
             $"--Orleans:SiloPort={SiloPort}",
             $"--Orleans:ClusterId=omq",
+            $"--Gateway:HttpPort={HttpPort}",
+            $"--Gateway:StompPort={StompPort}",
             // Polly logs every placement attempt at Information; keep the output a failure message dumps readable.
             "--Logging:LogLevel:Polly=Warning",
+            .. _extraArguments,
         ]);
         _generations.Add(process);
 

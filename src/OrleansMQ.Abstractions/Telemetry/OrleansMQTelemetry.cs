@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace OrleansMQ;
+
+/// <summary>
+/// The broker's metrics (<see cref="Meter"/> "OrleansMQ") and traces (<see cref="ActivitySource"/> "OrleansMQ").
+/// Every instrument is tagged with <c>topic</c> (and <c>subscription</c> where it applies). Trace context travels in the
+/// W3C <c>traceparent</c> header from producer to consumer.
+/// </summary>
+public static class OrleansMQTelemetry
+{
+    /// <summary>The name of the meter and the activity source.</summary>
+    public const string Name = "OrleansMQ";
+
+    /// <summary>The W3C trace context header carried by messages.</summary>
+    public const string TraceParentHeader = "traceparent";
+
+    /// <summary>The meter.</summary>
+    public static readonly Meter Meter = new(Name, "1.0");
+
+    /// <summary>The activity source.</summary>
+    public static readonly ActivitySource ActivitySource = new(Name, "1.0");
+
+    /// <summary>Messages appended to partitions (durable), by topic.</summary>
+    public static readonly Counter<long> Published = Meter.CreateCounter<long>("omq.messages.published", "{message}", "Messages appended durably");
+
+    /// <summary>Deliveries handed to consumers (redeliveries included), by topic and subscription.</summary>
+    public static readonly Counter<long> Delivered = Meter.CreateCounter<long>("omq.messages.delivered", "{message}", "Deliveries to consumers");
+
+    /// <summary>Acknowledged messages.</summary>
+    public static readonly Counter<long> Acked = Meter.CreateCounter<long>("omq.messages.acked", "{message}", "Acknowledged messages");
+
+    /// <summary>Negatively acknowledged deliveries.</summary>
+    public static readonly Counter<long> Nacked = Meter.CreateCounter<long>("omq.messages.nacked", "{message}", "Negative acknowledgements");
+
+    /// <summary>Messages moved to a dead-letter topic.</summary>
+    public static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("omq.messages.dead_lettered", "{message}", "Messages moved to a dead-letter topic");
+
+    /// <summary>Messages per partition append (how well producers batch).</summary>
+    public static readonly Histogram<int> AppendBatchSize = Meter.CreateHistogram<int>("omq.append.batch_size", "{message}", "Messages per partition append");
+
+    /// <summary>Time from a partition append call to the data being durable.</summary>
+    public static readonly Histogram<double> AppendDuration = Meter.CreateHistogram<double>("omq.append.duration", "ms", "Partition append until durable");
+
+    /// <summary>Time from a message's time stamp to its first delivery.</summary>
+    public static readonly Histogram<double> EndToEndLatency = Meter.CreateHistogram<double>("omq.delivery.latency", "ms", "Message time stamp to first delivery");
+}
