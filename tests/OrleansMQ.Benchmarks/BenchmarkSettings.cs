@@ -8,6 +8,9 @@ internal enum StorageOption
 
     /// <summary>The in-memory log and in-memory grain state (no durability; measures everything but the disk).</summary>
     Memory,
+
+    /// <summary>Azure Storage: the append-blob log and Azure Table grain state (cluster mode), on Azurite unless a connection string is given.</summary>
+    Azure,
 }
 
 /// <summary>When the file log forces data to disk (mirrors the file log's own fsync policy).</summary>
@@ -18,6 +21,16 @@ internal enum FsyncOption
 
     /// <summary>No fsync: acknowledged once in the OS page cache.</summary>
     Never,
+}
+
+/// <summary>Where the silos place the broker's grains (they carry no placement attribute, so the cluster default applies).</summary>
+internal enum PlacementOption
+{
+    /// <summary>Orleans' default, resource-optimized placement (what a deployed broker gets).</summary>
+    Default,
+
+    /// <summary>Random placement: a new activation goes to a random compatible silo.</summary>
+    Random,
 }
 
 /// <summary>Which subscription type the latency run consumes through.</summary>
@@ -66,6 +79,18 @@ internal sealed record BenchmarkSettings
     /// <summary>Count grain calls and log appends in the silo (a grain call filter and a log decorator).</summary>
     public bool SiloStats { get; init; } = true;
 
+    /// <summary>Silos in the cluster under test (all in this process, on loopback).</summary>
+    public int Silos { get; init; } = 1;
+
+    /// <summary>The cluster's default placement strategy (matters with more than one silo).</summary>
+    public PlacementOption Placement { get; init; } = PlacementOption.Default;
+
+    /// <summary>
+    /// <see cref="StorageOption.Azure"/>: the storage account to use (from <c>--azure-connection-string</c> or
+    /// <c>OMQ_AZURE_CONNECTION_STRING</c>); null starts a private Azurite for the run.
+    /// </summary>
+    public string? AzureConnectionString { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> for values outside what the harness supports.</summary>
     public void Validate()
     {
@@ -80,6 +105,8 @@ internal sealed record BenchmarkSettings
         Check(Rate * (Warmup + Duration).TotalSeconds <= 50_000_000, $"--rate {Rate} over {(Warmup + Duration).TotalSeconds} s would be more than 50 million messages; shorten the run.");
         Check(Prefetch is >= 1 and <= 10_000, $"--prefetch {Prefetch} must be 1–10000.");
         Check(Linger >= TimeSpan.Zero && Linger <= TimeSpan.FromSeconds(1), $"--linger-ms {Linger.TotalMilliseconds} must be 0–1000.");
+        Check(Silos is >= 1 and <= 8, $"--silos {Silos} must be 1–8.");
+        Check(AzureConnectionString is null || Storage == StorageOption.Azure, "--azure-connection-string applies to --storage azure only.");
     }
 
     private static void Check(bool condition, string message)

@@ -6,7 +6,9 @@ using OrleansMQ.Benchmarks.Scenarios;
 // OrleansMQ load harness. Run in Release:
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- publish [--partitions 8 --producers 4 --duration 10 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- latency [--rate 10000 ...]
+//   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- publish --storage azure --silos 3   (a private Azurite)
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- micro [BenchmarkDotNet arguments, e.g. --filter *Codec*]
+const string AzureConnectionStringVariable = "OMQ_AZURE_CONNECTION_STRING";
 var defaults = new BenchmarkSettings();
 var partitions = new Option<int>("--partitions") { Description = "Partitions of the benchmark topic.", DefaultValueFactory = _ => defaults.Partitions };
 var producers = new Option<int>("--producers") { Description = "publish: concurrent producers.", DefaultValueFactory = _ => defaults.Producers };
@@ -15,12 +17,22 @@ var warmup = new Option<double>("--warmup") { Description = "Warm-up seconds (lo
 var rate = new Option<int>("--rate") { Description = "latency: messages per second the paced producer publishes.", DefaultValueFactory = _ => defaults.Rate };
 var messageSize = new Option<int>("--message-size") { Description = "Body bytes per message (≥ 16).", DefaultValueFactory = _ => defaults.MessageSize };
 var window = new Option<int>("--window") { Description = "publish: most unacknowledged publishes per producer.", DefaultValueFactory = _ => defaults.Window };
-var storage = new Option<StorageOption>("--storage") { Description = "Message log: file (durable, the broker default) or memory.", DefaultValueFactory = _ => defaults.Storage };
+var storage = new Option<StorageOption>("--storage") { Description = "Log + state: file (durable, the broker default), memory, or azure (Azure Storage; a private Azurite unless a connection string is given).", DefaultValueFactory = _ => defaults.Storage };
 var fsync = new Option<FsyncOption>("--fsync") { Description = "File log fsync policy: always (default) or never.", DefaultValueFactory = _ => defaults.Fsync };
 var linger = new Option<double>("--linger-ms") { Description = "Producer linger in milliseconds (0: send at once, batch while a send is in flight).", DefaultValueFactory = _ => defaults.Linger.TotalMilliseconds };
 var maxBatch = new Option<int>("--max-batch") { Description = "Producer: most messages per partition batch.", DefaultValueFactory = _ => defaults.MaxBatchMessages };
 var prefetch = new Option<int>("--prefetch") { Description = "latency: consumer credit (unacked deliveries held, split across partitions).", DefaultValueFactory = _ => defaults.Prefetch };
 var subscription = new Option<SubscriptionOption>("--subscription") { Description = "latency: subscription type, shared or exclusive.", DefaultValueFactory = _ => defaults.Subscription };
+var silos = new Option<int>("--silos") { Description = "Silos in the cluster under test (one process, loopback; the client connects to every gateway).", DefaultValueFactory = _ => defaults.Silos };
+var placement = new Option<PlacementOption>("--placement")
+{
+    Description = "Default placement strategy of the silos: default (Orleans' resource-optimized placement) or random.",
+    DefaultValueFactory = _ => defaults.Placement,
+};
+var azureConnectionString = new Option<string?>("--azure-connection-string")
+{
+    Description = "--storage azure: the storage account (default: $" + AzureConnectionStringVariable + "; when neither is set, a private Azurite from .tools/azurite is started for the run).",
+};
 var siloStats = new Option<bool>("--silo-stats") { Description = "Count grain calls and time log appends in the silo.", DefaultValueFactory = _ => defaults.SiloStats };
 
 // Options a command does not declare keep their defaults (GetValue would answer default(T) for them).
@@ -42,7 +54,14 @@ BenchmarkSettings Settings(ParseResult r) => new()
     Prefetch = Get(r, prefetch, defaults.Prefetch),
     Subscription = Get(r, subscription, defaults.Subscription),
     SiloStats = Get(r, siloStats, defaults.SiloStats),
+    Silos = Get(r, silos, defaults.Silos),
+    Placement = Get(r, placement, defaults.Placement),
+    AzureConnectionString = Get(r, storage, defaults.Storage) == StorageOption.Azure
+        ? NullIfEmpty(Get(r, azureConnectionString, null)) ?? NullIfEmpty(Environment.GetEnvironmentVariable(AzureConnectionStringVariable))
+        : Get(r, azureConnectionString, null),
 };
+
+static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
 // Bad option values end the run with a one-line message and exit code 2, before anything starts.
 async Task<int> RunAsync(ParseResult r, Func<BenchmarkSettings, CancellationToken, Task<int>> scenario, CancellationToken cancellationToken)
@@ -59,18 +78,26 @@ async Task<int> RunAsync(ParseResult r, Func<BenchmarkSettings, CancellationToke
         return 2;
     }
 
-    return await scenario(settings, cancellationToken);
+    try
+    {
+        return await scenario(settings, cancellationToken);
+    }
+    catch (OrleansMQ.Benchmarks.Harness.HarnessSetupException ex)
+    {
+        await Console.Error.WriteLineAsync($"error: {ex.Message}");
+        return 2;
+    }
 }
 
 var publish = new Command("publish", "Durable publish throughput: N producers, a bounded window each, as fast as acks come back.")
 {
-    partitions, producers, duration, warmup, messageSize, window, storage, fsync, linger, maxBatch, siloStats,
+    partitions, producers, duration, warmup, messageSize, window, storage, fsync, linger, maxBatch, siloStats, silos, placement, azureConnectionString,
 };
 publish.SetAction((r, ct) => RunAsync(r, PublishScenario.RunAsync, ct));
 
 var latency = new Command("latency", "End-to-end latency at a fixed publish rate, measured from each message's scheduled send time.")
 {
-    partitions, duration, warmup, rate, messageSize, storage, fsync, linger, maxBatch, prefetch, subscription, siloStats,
+    partitions, duration, warmup, rate, messageSize, storage, fsync, linger, maxBatch, prefetch, subscription, siloStats, silos, placement, azureConnectionString,
 };
 latency.SetAction((r, ct) => RunAsync(r, LatencyScenario.RunAsync, ct));
 
@@ -80,5 +107,5 @@ var micro = new Command("micro", "BenchmarkDotNet micro-benchmarks (record codec
 };
 micro.SetAction(r => MicroBenchmarks.Run([.. r.UnmatchedTokens]));
 
-var root = new RootCommand("OrleansMQ load harness: an in-process silo and an Orleans client over loopback.") { publish, latency, micro };
+var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback.") { publish, latency, micro };
 return await root.Parse(args).InvokeAsync();

@@ -15,6 +15,9 @@ namespace OrleansMQ.Server.Grains;
 /// </summary>
 [Reentrant]
 [GrainType("omq.partition")]
+// A topic grain activates all its partitions at once, and the default placement would keep them on the caller's silo;
+// random placement spreads a topic's partitions (the unit of parallelism) over the cluster.
+[Orleans.Placement.RandomPlacement]
 internal sealed partial class PartitionGrain(
     IMessageLogFactory logFactory,
     [FromKeyedServices(OrleansMQServerOptions.TimeProviderKey)] TimeProvider time,

@@ -3,7 +3,9 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans;
 using Orleans.Hosting;
+using Orleans.Runtime;
 using OrleansMQ.Client;
 using OrleansMQ.Server.Hosting;
 using OrleansMQ.Server.Storage;
@@ -11,24 +13,27 @@ using OrleansMQ.Server.Storage;
 namespace OrleansMQ.Benchmarks.Harness;
 
 /// <summary>
-/// One silo (its own generic host, localhost clustering on free loopback ports, the broker under a fresh temporary data
-/// directory) and one Orleans client (a second host in the same process) that reaches the silo through its gateway over
-/// 127.0.0.1, so every publish and receive takes the real client path: serialization, TCP, gateway, grain call.
+/// A cluster of <see cref="BenchmarkSettings.Silos"/> silos (each its own generic host, localhost clustering on free
+/// loopback ports; the first is the primary the others join) and one Orleans client (another host in the same process)
+/// that reaches them through their gateways over 127.0.0.1, so every publish and receive takes the real client path:
+/// serialization, TCP, gateway, grain call. The broker keeps its files under a fresh temporary data directory (shared by
+/// the silos: a partition is active on one silo at a time), or with <c>--storage azure</c> its log and state in Azure
+/// Storage under a name prefix of its own.
 /// </summary>
 internal sealed class BrokerUnderTest : IAsyncDisposable
 {
     private const string ServiceId = "omq-bench";
 
-    private readonly IHost _silo;
+    private readonly IHost[] _silos;
     private readonly IHost _client;
 
-    private BrokerUnderTest(IHost silo, IHost client, string dataDirectory, int siloPort, int gatewayPort, GrainCallStats? calls, GrainCallStats? clientCalls, LogAppendStats? appends, WarningLog warnings)
+    private BrokerUnderTest(IHost[] silos, IHost client, string dataDirectory, (int Silo, int Gateway)[] ports, AzureStorageUnderTest? azure, GrainCallStats? calls, GrainCallStats? clientCalls, LogAppendStats? appends, WarningLog warnings)
     {
-        _silo = silo;
+        _silos = silos;
         _client = client;
         DataDirectory = dataDirectory;
-        SiloPort = siloPort;
-        GatewayPort = gatewayPort;
+        Ports = ports;
+        Azure = azure;
         Calls = calls;
         ClientCalls = clientCalls;
         Appends = appends;
@@ -39,17 +44,19 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
 
     public string DataDirectory { get; }
 
-    public int SiloPort { get; }
+    /// <summary>Silo (fabric) and gateway port of each silo; the first silo is the primary.</summary>
+    public (int Silo, int Gateway)[] Ports { get; }
 
-    public int GatewayPort { get; }
+    /// <summary>The storage account of a <c>--storage azure</c> run; null otherwise.</summary>
+    public AzureStorageUnderTest? Azure { get; }
 
-    /// <summary>Silo-side grain call counts; null when <see cref="BenchmarkSettings.SiloStats"/> is off.</summary>
+    /// <summary>Silo-side grain call counts (all silos together); null when <see cref="BenchmarkSettings.SiloStats"/> is off.</summary>
     public GrainCallStats? Calls { get; }
 
     /// <summary>Client-side grain call counts and round trips; null when <see cref="BenchmarkSettings.SiloStats"/> is off.</summary>
     public GrainCallStats? ClientCalls { get; }
 
-    /// <summary>Log append counts and durable-append times; null when <see cref="BenchmarkSettings.SiloStats"/> is off.</summary>
+    /// <summary>Log append counts and durable-append times (all silos together); null when <see cref="BenchmarkSettings.SiloStats"/> is off.</summary>
     public LogAppendStats? Appends { get; }
 
     public WarningLog Warnings { get; }
@@ -58,46 +65,64 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
     public static string DescribeStorage(BenchmarkSettings settings) => settings.Storage switch
     {
         StorageOption.Memory => "in-memory log + in-memory grain state (not durable; fsync n/a)",
+        StorageOption.Azure => $"Azure append-blob log + Azure Table grain state ({(settings.AzureConnectionString is null ? "private Azurite" : "given account")})",
         _ => $"file segment log (fsync {settings.Fsync.ToString().ToLowerInvariant()}) + file grain state (fsync always)",
     };
 
+    /// <summary>"1 silo" or "3 silos", for messages.</summary>
+    public static string DescribeSilos(BenchmarkSettings settings) => settings.Silos == 1 ? "1 silo" : $"{settings.Silos} silos";
+
     public static async Task<BrokerUnderTest> StartAsync(BenchmarkSettings settings, CancellationToken cancellationToken)
     {
+        var azure = settings.Storage == StorageOption.Azure ? await AzureStorageUnderTest.StartAsync(settings, cancellationToken) : null;
         var dataDirectory = Path.Combine(Path.GetTempPath(), "omq-bench", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
-        var (siloPort, gatewayPort) = FreeLoopbackPorts();
+        var ports = FreeLoopbackPorts(2 * settings.Silos).Chunk(2).Select(p => (Silo: p[0], Gateway: p[1])).ToArray();
         var warnings = new WarningLog();
         var calls = settings.SiloStats ? new GrainCallStats() : null;
         var clientCalls = settings.SiloStats ? new GrainCallStats() : null;
         var appends = settings.SiloStats ? new LogAppendStats() : null;
+        var primary = new IPEndPoint(IPAddress.Loopback, ports[0].Silo);
 
-        var siloBuilder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = dataDirectory });
-        QuietLogging(siloBuilder.Logging, warnings, "silo");
-        siloBuilder.UseOrleans(silo =>
+        var silos = new IHost[settings.Silos];
+        for (var i = 0; i < silos.Length; i++)
         {
-            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: ServiceId, clusterId: ServiceId);
-            silo.AddOrleansMQ(o =>
+            var (siloPort, gatewayPort) = ports[i];
+            var siloBuilder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = dataDirectory });
+            QuietLogging(siloBuilder.Logging, warnings, silos.Length == 1 ? "silo" : $"silo{i}");
+            siloBuilder.UseOrleans(silo =>
             {
-                o.DataDirectory = dataDirectory;
-                ConfigureStorage(o, settings);
-            });
-            if (calls is not null)
-            {
-                silo.AddIncomingGrainCallFilter(calls);
-            }
+                // Development clustering: the primary silo keeps the membership table; the others join it.
+                silo.UseLocalhostClustering(siloPort, gatewayPort, primarySiloEndpoint: i == 0 ? null : primary, serviceId: ServiceId, clusterId: ServiceId);
+                silo.AddOrleansMQ(o =>
+                {
+                    o.DataDirectory = dataDirectory;
+                    ConfigureStorage(o, settings, azure);
+                });
+                if (settings.Placement == PlacementOption.Random)
+                {
+                    // Orleans' default strategy for grain classes without a placement attribute (the broker's have none).
+                    silo.Services.AddSingleton<PlacementStrategy, RandomPlacement>();
+                }
 
-            if (appends is not null)
-            {
-                MeasuredMessageLogFactory.Decorate(silo.Services, appends);
-            }
-        });
-        var silo = siloBuilder.Build();
+                if (calls is not null)
+                {
+                    silo.AddIncomingGrainCallFilter(calls);
+                }
+
+                if (appends is not null)
+                {
+                    MeasuredMessageLogFactory.Decorate(silo.Services, appends);
+                }
+            });
+            silos[i] = siloBuilder.Build();
+        }
 
         var clientBuilder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = dataDirectory });
         QuietLogging(clientBuilder.Logging, warnings, "client");
         clientBuilder.UseOrleansClient(client =>
         {
-            client.UseLocalhostClustering(gatewayPort, serviceId: ServiceId, clusterId: ServiceId);
+            client.UseLocalhostClustering([.. ports.Select(p => p.Gateway)], serviceId: ServiceId, clusterId: ServiceId);
             if (clientCalls is not null)
             {
                 client.AddOutgoingGrainCallFilter(clientCalls);
@@ -108,32 +133,83 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
 
         try
         {
-            await silo.StartAsync(cancellationToken);
+            // The primary first: the others join the membership it keeps.
+            foreach (var silo in silos)
+            {
+                await silo.StartAsync(cancellationToken);
+            }
+
             await client.StartAsync(cancellationToken);
         }
         catch
         {
-            await StopAsync(client, silo);
+            await StopAsync(client, silos);
             DeleteDirectory(dataDirectory);
+            if (azure is not null)
+            {
+                await azure.DisposeAsync();
+            }
+
             throw;
         }
 
-        return new BrokerUnderTest(silo, client, dataDirectory, siloPort, gatewayPort, calls, clientCalls, appends, warnings);
+        return new BrokerUnderTest(silos, client, dataDirectory, ports, azure, calls, clientCalls, appends, warnings);
+    }
+
+    /// <summary>
+    /// Where the grains of a topic are active, per silo in start order (from Orleans' management grain), e.g.
+    /// <c>PartitionGrain 3/3/2</c>.
+    /// </summary>
+    public async Task<string> DescribePlacementAsync(string topic, params string[] grainClasses)
+    {
+        try
+        {
+            var management = _client.Services.GetRequiredService<IClusterClient>().GetGrain<IManagementGrain>(0);
+            var statistics = await management.GetDetailedGrainStatistics();
+            return string.Join("; ", grainClasses.Select(grainClass =>
+            {
+                var perSilo = Ports.Select(p => statistics.Count(s =>
+                    s.SiloAddress.Endpoint.Port == p.Silo
+                    && s.GrainType.StartsWith($"OrleansMQ.Server.Grains.{grainClass},", StringComparison.Ordinal)
+                    && s.GrainId.Key.ToString()!.StartsWith($"{topic}/", StringComparison.Ordinal)));
+                return $"{grainClass} {string.Join('/', perSilo)}";
+            }));
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            return $"unknown ({ex.GetType().Name}: {ex.Message})";
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await StopAsync(_client, _silo);
-        DeleteDirectory(DataDirectory);
+        try
+        {
+            await StopAsync(_client, _silos);
+        }
+        finally
+        {
+            DeleteDirectory(DataDirectory);
+            if (Azure is not null)
+            {
+                await Azure.DisposeAsync();
+            }
+        }
     }
 
-    private static void ConfigureStorage(OrleansMQServerOptions options, BenchmarkSettings settings)
+    private static void ConfigureStorage(OrleansMQServerOptions options, BenchmarkSettings settings, AzureStorageUnderTest? azure)
     {
         switch (settings.Storage)
         {
             case StorageOption.Memory:
                 options.LogStorage = LogStorageKind.InMemory;
                 options.StateStorage = LogStorageKind.InMemory;
+                break;
+            case StorageOption.Azure:
+                options.LogStorage = LogStorageKind.AzureStorage;
+                options.StateStorage = LogStorageKind.AzureStorage;
+                options.AzureStorageConnectionString = azure!.ConnectionString;
+                options.AzureNamePrefix = azure.NamePrefix;
                 break;
             default:
                 options.LogStorage = LogStorageKind.File;
@@ -150,24 +226,30 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
         logging.AddProvider(warnings.CreateProvider(source));
     }
 
-    private static async Task StopAsync(IHost client, IHost silo)
+    /// <summary>Stops the client, then the silos in reverse start order (the primary, which keeps the membership, last); bounded.</summary>
+    private static async Task StopAsync(IHost client, IHost[] silos)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30 + (10 * silos.Length)));
+        var errors = new List<Exception>();
+        foreach (var host in silos.Reverse().Prepend(client))
         {
-            await client.StopAsync(timeout.Token);
-        }
-        finally
-        {
-            client.Dispose();
             try
             {
-                await silo.StopAsync(timeout.Token);
+                await host.StopAsync(timeout.Token);
+            }
+            catch (Exception ex)
+            {
+                errors.Add(ex);
             }
             finally
             {
-                silo.Dispose();
+                host.Dispose();
             }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw errors.Count == 1 ? errors[0] : new AggregateException(errors);
         }
     }
 
@@ -196,21 +278,25 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
         }
     }
 
-    /// <summary>Two distinct free TCP ports on 127.0.0.1 (both held open while the second is chosen).</summary>
-    private static (int, int) FreeLoopbackPorts()
+    /// <summary>Distinct free TCP ports on 127.0.0.1 (all held open while they are chosen).</summary>
+    private static int[] FreeLoopbackPorts(int count)
     {
-        var first = new TcpListener(IPAddress.Loopback, 0);
-        var second = new TcpListener(IPAddress.Loopback, 0);
-        first.Start();
-        second.Start();
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
         try
         {
-            return (((IPEndPoint)first.LocalEndpoint).Port, ((IPEndPoint)second.LocalEndpoint).Port);
+            foreach (var listener in listeners)
+            {
+                listener.Start();
+            }
+
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
         }
         finally
         {
-            first.Stop();
-            second.Stop();
+            foreach (var listener in listeners)
+            {
+                listener.Stop();
+            }
         }
     }
 }

@@ -14,10 +14,28 @@ internal sealed class LogAppendStats
     /// <summary>Time from <see cref="IMessageLog.AppendAsync"/> to its completion (durable: written, and fsync'd under FsyncPolicy.Always).</summary>
     public Recorder AppendTime { get; } = Latency.NewRecorder();
 
-    /// <summary>The file log writer's commit rounds so far (one write + fsync pass over every log touched); null for other backends.</summary>
-    public Func<long>? CommitRounds { get; set; }
+    private readonly List<Func<long>> _commitRounds = [];
 
-    public (long Appends, long Records, long Rounds) Snapshot() => (Volatile.Read(ref _appends), Volatile.Read(ref _records), CommitRounds?.Invoke() ?? 0);
+    /// <summary>Counts the commit rounds of a file log factory (one write + fsync pass over every log touched); one per silo.</summary>
+    public void AddCommitRounds(Func<long> rounds)
+    {
+        lock (_commitRounds)
+        {
+            _commitRounds.Add(rounds);
+        }
+    }
+
+    /// <summary>Appends and records so far, and the file log writers' commit rounds summed over the silos (0 for other backends).</summary>
+    public (long Appends, long Records, long Rounds) Snapshot()
+    {
+        long rounds;
+        lock (_commitRounds)
+        {
+            rounds = _commitRounds.Sum(r => r());
+        }
+
+        return (Volatile.Read(ref _appends), Volatile.Read(ref _records), rounds);
+    }
 
     internal void Record(int records, long start, long end)
     {
@@ -45,7 +63,7 @@ internal sealed class MeasuredMessageLogFactory(IMessageLogFactory inner, LogApp
             var inner = Create(original, sp);
             if (inner is FileMessageLogFactory file)
             {
-                stats.CommitRounds = () => file.CommitRounds;
+                stats.AddCommitRounds(() => file.CommitRounds);
             }
 
             return new MeasuredMessageLogFactory(inner, stats);

@@ -16,42 +16,52 @@ internal sealed class RuntimeSampler : IDisposable
     private readonly Thread _prober;
     private readonly CancellationTokenSource _stop = new();
     private readonly HistogramBase _queueDelay = Latency.NewConcurrentHistogram();
+    private readonly AzuriteProcess? _azurite;
     private Snapshot _begin;
     private Snapshot? _end;
     private volatile bool _measuring;
     private int _maxThreads;
     private long _maxQueued;
 
-    public RuntimeSampler()
+    /// <param name="azurite">An emulator the run started: its CPU is reported on its own row and not counted as foreign load.</param>
+    public RuntimeSampler(AzuriteProcess? azurite = null)
     {
+        _azurite = azurite;
         _prober = new Thread(ProbeLoop) { IsBackground = true, Name = "omq-bench thread-pool probe" };
         _prober.Start();
     }
 
     public void Begin()
     {
-        _begin = Snapshot.Take();
+        _begin = Snapshot.Take(_azurite);
         _measuring = true;
     }
 
     public void End()
     {
         _measuring = false;
-        _end = Snapshot.Take();
+        _end = Snapshot.Take(_azurite);
     }
 
     public void AddTo(ResultTable table)
     {
-        var end = _end ?? Snapshot.Take();
+        var end = _end ?? Snapshot.Take(_azurite);
         var wall = Stopwatch.GetElapsedTime(_begin.Timestamp, end.Timestamp);
         var cpu = end.Cpu - _begin.Cpu;
-        table.Add("process CPU (silo + client)", $"{cpu.TotalSeconds / wall.TotalSeconds * 100:0}% of one core ({Environment.ProcessorCount} cores → {cpu.TotalSeconds / wall.TotalSeconds / Environment.ProcessorCount * 100:0}% of the machine)");
+        var helper = end.HelperCpu - _begin.HelperCpu;
+        table.Add("process CPU (silos + client)", $"{cpu.TotalSeconds / wall.TotalSeconds * 100:0}% of one core ({Environment.ProcessorCount} cores → {cpu.TotalSeconds / wall.TotalSeconds / Environment.ProcessorCount * 100:0}% of the machine)");
+        if (_azurite is not null)
+        {
+            table.Add("Azurite CPU (its own process)", $"{helper.TotalSeconds / wall.TotalSeconds * 100:0}% of one core (node is mostly single-threaded: near 100% means the emulator is the bottleneck)");
+        }
+
         if (end.MachineTotal > _begin.MachineTotal)
         {
             // Other processes on the machine (builds, tests) compete for the same cores and make the figures noisy.
             var machineBusy = 1 - (double)(end.MachineIdle - _begin.MachineIdle) / (end.MachineTotal - _begin.MachineTotal);
-            var others = Math.Max(0, machineBusy - cpu.TotalSeconds / wall.TotalSeconds / Environment.ProcessorCount);
-            table.Add("machine CPU busy (all processes)", $"{machineBusy * 100:0}%, of which other processes {others * 100:0}%{(others > 0.1 ? " ← NOISY: other load competed for the cores" : "")}");
+            var ours = (cpu + helper).TotalSeconds / wall.TotalSeconds / Environment.ProcessorCount;
+            var others = Math.Max(0, machineBusy - ours);
+            table.Add("machine CPU busy (all processes)", $"{machineBusy * 100:0}%, of which other processes{(_azurite is null ? "" : " (besides this one and Azurite)")} {others * 100:0}%{(others > 0.1 ? " ← NOISY: other load competed for the cores" : "")}");
         }
 
         table.Add("GC collections gen0/1/2", $"{end.Gen0 - _begin.Gen0}/{end.Gen1 - _begin.Gen1}/{end.Gen2 - _begin.Gen2} (pause {(end.Pause - _begin.Pause).TotalMilliseconds:0} ms = {(end.Pause - _begin.Pause) / wall * 100:0.0}% of wall time, {(GCSettings.IsServerGC ? "server" : "workstation")} GC)");
@@ -100,13 +110,13 @@ internal sealed class RuntimeSampler : IDisposable
         }
     }
 
-    private readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, int Gen0, int Gen1, int Gen2, TimeSpan Pause, long Allocated, long WorkItems, long MachineIdle, long MachineTotal)
+    private readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, TimeSpan HelperCpu, int Gen0, int Gen1, int Gen2, TimeSpan Pause, long Allocated, long WorkItems, long MachineIdle, long MachineTotal)
     {
-        public static Snapshot Take()
+        public static Snapshot Take(AzuriteProcess? azurite)
         {
             using var process = Process.GetCurrentProcess();
             var (idle, total) = MachineJiffies();
-            return new Snapshot(Stopwatch.GetTimestamp(), process.TotalProcessorTime, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
+            return new Snapshot(Stopwatch.GetTimestamp(), process.TotalProcessorTime, azurite?.CpuTime() ?? TimeSpan.Zero, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
                 GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(), ThreadPool.CompletedWorkItemCount, idle, total);
         }
 

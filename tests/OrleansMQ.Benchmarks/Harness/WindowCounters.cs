@@ -10,7 +10,7 @@ namespace OrleansMQ.Benchmarks.Harness;
 /// </summary>
 internal sealed class WindowCounters(BrokerUnderTest broker) : IDisposable
 {
-    private readonly RuntimeSampler _runtime = new();
+    private readonly RuntimeSampler _runtime = new(broker.Azure?.Azurite);
     private Dictionary<string, (long Calls, long Ticks)> _siloBefore = [], _siloAfter = [], _clientBefore = [], _clientAfter = [];
     private (long Appends, long Records, long Rounds) _logBefore, _logAfter;
     private HistogramBase? _siloAppendTime, _clientAppendTime, _appendBatch, _logAppendTime;
@@ -83,7 +83,7 @@ internal sealed class WindowCounters(BrokerUnderTest broker) : IDisposable
                 var rounds = _logAfter.Rounds - _logBefore.Rounds;
                 if (rounds > 0)
                 {
-                    table.Add("file log commit rounds", $"{ResultTable.Rate(rounds / seconds)}, {appends / (double)rounds:0.0} appends each (one writer thread; each round fsyncs every partition file it touched, one after another)");
+                    table.Add("file log commit rounds", $"{ResultTable.Rate(rounds / seconds)}, {appends / (double)rounds:0.0} appends each (one writer thread per silo; each round fsyncs every partition file it touched, one after another)");
                 }
             }
 

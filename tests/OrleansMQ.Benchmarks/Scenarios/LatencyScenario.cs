@@ -49,7 +49,7 @@ internal sealed class LatencyScenario
     private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
     {
         var s = _settings;
-        Console.WriteLine($"latency: starting a silo and a client ({BrokerUnderTest.DescribeStorage(s)}) ...");
+        Console.WriteLine($"latency: starting {BrokerUnderTest.DescribeSilos(s)} and a client ({BrokerUnderTest.DescribeStorage(s)}) ...");
         await using var broker = await BrokerUnderTest.StartAsync(s, cancellationToken);
         RunReport.Configuration("latency", s, broker)
             .Add("producer", $"1 paced producer at {s.Rate:N0} msg/s (Stopwatch schedule; sleeps ~1 ms between bursts, which the figures include)")
@@ -95,7 +95,7 @@ internal sealed class LatencyScenario
 
         var seconds = _clock.Window.TotalSeconds;
         var missing = _sentInWindow - _receivedInWindow;
-        var results = new ResultTable($"latency: results ({BrokerUnderTest.DescribeStorage(s)}, {s.Partitions} partitions, {s.Subscription}, {s.Rate:N0} msg/s target, {s.MessageSize} B)")
+        var results = new ResultTable($"latency: results ({BrokerUnderTest.DescribeStorage(s)}, {BrokerUnderTest.DescribeSilos(s)}, {s.Partitions} partitions, {s.Subscription}, {s.Rate:N0} msg/s target, {s.MessageSize} B)")
             .Add("end-to-end latency (scheduled → received)", Latency.Summary(_endToEnd))
             .Add("end-to-end latency mean", Latency.MeanMs(_endToEnd) + " ms")
             .Add("publish → ack latency (scheduled → acked)", Latency.Summary(_publishAck))
@@ -106,6 +106,11 @@ internal sealed class LatencyScenario
             .Add("not delivered", missing == 0 ? "0" : $"{ResultTable.Count(missing)} within {DrainTimeout.TotalSeconds:0} s after the window")
             .Add("duplicates / failed publishes / failed acks", $"{_duplicates} / {_publishFailed} / {_ackFailed}" + (_firstError is { } e ? $" (first error: {e.GetType().Name}: {e.Message})" : ""))
             .Add("whole run", $"{ResultTable.Count(_sentTotal)} sent, {ResultTable.Count(_receivedTotal)} received");
+        if (s.Silos > 1)
+        {
+            results.Add("grain activations per silo", await broker.DescribePlacementAsync(Topic, "PartitionGrain", "SubscriptionGrain"));
+        }
+
         counters.AddTo(results);
         RunReport.AddWarnings(results, broker.Warnings);
         results.Print(Console.Out);

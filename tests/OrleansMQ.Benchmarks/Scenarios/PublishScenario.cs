@@ -37,7 +37,7 @@ internal sealed class PublishScenario
     private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
     {
         var s = _settings;
-        Console.WriteLine($"publish: starting a silo and a client ({BrokerUnderTest.DescribeStorage(s)}) ...");
+        Console.WriteLine($"publish: starting {BrokerUnderTest.DescribeSilos(s)} and a client ({BrokerUnderTest.DescribeStorage(s)}) ...");
         await using var broker = await BrokerUnderTest.StartAsync(s, cancellationToken);
         RunReport.Configuration("publish", s, broker)
             .Add("producers", $"{s.Producers} × IOrleansMQClient.CreateProducer, each with ≤ {s.Window} publishes in flight")
@@ -75,7 +75,7 @@ internal sealed class PublishScenario
         var stored = partitions.Sum(p => p.HighWatermark - p.LowWatermark);
 
         var seconds = _clock.Window.TotalSeconds;
-        var results = new ResultTable($"publish: results ({BrokerUnderTest.DescribeStorage(s)}, {s.Partitions} partitions, {s.Producers} producers, {s.MessageSize} B)")
+        var results = new ResultTable($"publish: results ({BrokerUnderTest.DescribeStorage(s)}, {BrokerUnderTest.DescribeSilos(s)}, {s.Partitions} partitions, {s.Producers} producers, {s.MessageSize} B)")
             .Add(AckedLabel(s), $"{_ackedInWindow / seconds:N0} msgs/s")
             .Add("payload throughput", _ackedInWindow * (double)s.MessageSize / seconds / 1e6, "0.00", "MB/s (body bytes, 10^6)")
             .Add("publish → ack latency", Latency.Summary(_latency))
@@ -84,6 +84,11 @@ internal sealed class PublishScenario
             .Add("failed publishes", _failed == 0 ? "0" : $"{ResultTable.Count(_failed)} (first: {_firstError?.GetType().Name}: {_firstError?.Message})")
             .Add("stored vs acknowledged (whole run)", $"{ResultTable.Count(stored)} stored, {ResultTable.Count(_ackedTotal)} acknowledged, {ResultTable.Count(_published)} published" +
                 (_unfinished > 0 ? $", {ResultTable.Count(_unfinished)} not settled within {DrainTimeout.TotalSeconds:0} s" : ""));
+        if (s.Silos > 1)
+        {
+            results.Add("grain activations per silo", await broker.DescribePlacementAsync(topic, "PartitionGrain"));
+        }
+
         counters.AddTo(results);
         RunReport.AddWarnings(results, broker.Warnings);
         results.Print(Console.Out);
@@ -94,6 +99,7 @@ internal sealed class PublishScenario
     private static string AckedLabel(BenchmarkSettings s) => (s.Storage, s.Fsync) switch
     {
         (StorageOption.Memory, _) => "acknowledged throughput (in memory, not durable)",
+        (StorageOption.Azure, _) => "acknowledged (durable: Append Block acknowledged by the storage service) throughput",
         (_, FsyncOption.Never) => "acknowledged throughput (written, not fsync'd)",
         _ => "acknowledged (durable, fsync'd) throughput",
     };
