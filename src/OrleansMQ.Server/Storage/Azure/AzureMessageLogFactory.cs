@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -16,11 +15,9 @@ public sealed class AzureMessageLogFactory : IMessageLogFactory, IAsyncDisposabl
     private readonly AzureLogOptions _options;
     private readonly ILogger _logger;
     private readonly BlobContainerClient _container;
-    private readonly ConcurrentDictionary<(string Topic, int Partition), AzureMessageLog> _open = new();
-    private readonly ConcurrentDictionary<(string Topic, int Partition), SemaphoreSlim> _gates = new();
+    private readonly OpenLogRegistry<AzureMessageLog> _open;
     private readonly Lock _containerSync = new();
     private Task? _containerReady;
-    private int _disposed;
 
     /// <summary>Creates the factory. No request is sent until the first <see cref="OpenAsync"/>.</summary>
     /// <param name="options">The options; validated here (<see cref="AzureLogOptionsValidator"/>) and copied, so later changes have no effect.</param>
@@ -29,6 +26,7 @@ public sealed class AzureMessageLogFactory : IMessageLogFactory, IAsyncDisposabl
     public AzureMessageLogFactory(IOptions<AzureLogOptions> options, ILogger<AzureMessageLogFactory>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _open = new(this);
         var value = options.Value;
         var validation = new AzureLogOptionsValidator().Validate(Options.DefaultName, value);
         if (validation.Failed)
@@ -69,44 +67,17 @@ public sealed class AzureMessageLogFactory : IMessageLogFactory, IAsyncDisposabl
     {
         Names.Validate(topic, "topic");
         ArgumentOutOfRangeException.ThrowIfNegative(partition);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var key = (topic, partition);
-        var gate = _gates.GetOrAdd(key, static _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            if (_open.TryGetValue(key, out var previous))
+        return await _open.OpenAsync(topic, partition, async () =>
             {
-                await previous.DisposeAsync().ConfigureAwait(false);
-            }
-
-            await EnsureContainerAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-            var log = await Task.Run(() => AzureMessageLog.OpenAsync(this, _container, _options, _logger, topic, partition, cancellationToken), cancellationToken).ConfigureAwait(false);
-            _open[key] = log;
-            return log;
-        }
-        finally
-        {
-            gate.Release();
-        }
+                await EnsureContainerAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                return await Task.Run(() => AzureMessageLog.OpenAsync(this, _container, _options, _logger, topic, partition, cancellationToken), cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes every open log (waiting for their appends).</summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
+    public async ValueTask DisposeAsync() => await _open.DisposeAsync().ConfigureAwait(false);
 
-        foreach (var log in _open.Values)
-        {
-            await log.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    internal void Unregister(AzureMessageLog log) => _open.TryRemove(KeyValuePair.Create((log.Topic, log.Partition), log));
+    internal void Unregister(AzureMessageLog log) => _open.Unregister(log.Topic, log.Partition, log);
 
     // Once per factory; a failed attempt is retried by the next open.
     private Task EnsureContainerAsync()

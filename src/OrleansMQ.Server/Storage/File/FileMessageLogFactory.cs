@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -14,9 +13,7 @@ public sealed class FileMessageLogFactory : IMessageLogFactory, IAsyncDisposable
     private readonly FileLogOptions _options;
     private readonly ILogger _logger;
     private readonly FileLogWriter _writer;
-    private readonly ConcurrentDictionary<(string Topic, int Partition), FileMessageLog> _open = new();
-    private readonly ConcurrentDictionary<(string Topic, int Partition), SemaphoreSlim> _gates = new();
-    private int _disposed;
+    private readonly OpenLogRegistry<FileMessageLog> _open;
 
     /// <summary>Creates the factory and starts its writer thread.</summary>
     /// <param name="options">The options; validated here (<see cref="FileLogOptionsValidator"/>) and copied, so later changes have no effect.</param>
@@ -25,6 +22,7 @@ public sealed class FileMessageLogFactory : IMessageLogFactory, IAsyncDisposable
     public FileMessageLogFactory(IOptions<FileLogOptions> options, ILogger<FileMessageLogFactory>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _open = new(this);
         var value = options.Value;
         var validation = new FileLogOptionsValidator().Validate(Options.DefaultName, value);
         if (validation.Failed)
@@ -62,39 +60,15 @@ public sealed class FileMessageLogFactory : IMessageLogFactory, IAsyncDisposable
     {
         Names.Validate(topic, "topic");
         ArgumentOutOfRangeException.ThrowIfNegative(partition);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var key = (topic, partition);
-        var gate = _gates.GetOrAdd(key, static _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            if (_open.TryGetValue(key, out var previous))
-            {
-                await previous.DisposeAsync().ConfigureAwait(false);
-            }
-
-            var log = await Task.Run(() => FileMessageLog.Open(this, _writer, _options, _logger, topic, partition), cancellationToken).ConfigureAwait(false);
-            _open[key] = log;
-            return log;
-        }
-        finally
-        {
-            gate.Release();
-        }
+        return await _open.OpenAsync(topic, partition, () => Task.Run(() => FileMessageLog.Open(this, _writer, _options, _logger, topic, partition), cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes every open log (waiting for their appends) and stops the writer thread.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (!await _open.DisposeAsync().ConfigureAwait(false))
         {
             return;
-        }
-
-        foreach (var log in _open.Values)
-        {
-            await log.DisposeAsync().ConfigureAwait(false);
         }
 
         _writer.Dispose();
@@ -103,5 +77,5 @@ public sealed class FileMessageLogFactory : IMessageLogFactory, IAsyncDisposable
     /// <inheritdoc cref="DisposeAsync" />
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    internal void Unregister(FileMessageLog log) => _open.TryRemove(KeyValuePair.Create((log.Topic, log.Partition), log));
+    internal void Unregister(FileMessageLog log) => _open.Unregister(log.Topic, log.Partition, log);
 }
