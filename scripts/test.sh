@@ -20,6 +20,8 @@ readonly azurite_version="3.37.0"
 readonly azurite_prefix="$repo_root/.tools/azurite"
 readonly gateway_node_source="$repo_root/tests/OrleansMQ.Gateway.Tests/node"
 readonly gateway_node_prefix="$repo_root/.tools/gateway-node"
+readonly browser_node_source="$repo_root/tests/browser-node"
+readonly browser_node_prefix="$repo_root/.tools/browser-node"
 
 export DOTNET_NOLOGO="${DOTNET_NOLOGO:-1}"
 export DOTNET_CLI_TELEMETRY_OPTOUT="${DOTNET_CLI_TELEMETRY_OPTOUT:-1}"
@@ -63,6 +65,35 @@ ensure_gateway_node() {
   export OMQ_GATEWAY_NODE_MODULES="$gateway_node_prefix/node_modules"
 }
 
+# The browser tests drive Debian's Chromium with playwright-core (no browser download: this machine's network allows
+# only package registries). Installs the `chromium` Debian package when /usr/bin/chromium is missing (apt-get, as root or
+# through sudo), npm ci's playwright-core into .tools/browser-node when its lock file changed, and exports
+# OMQ_CHROMIUM and OMQ_BROWSER_NODE_MODULES (tests/OrleansMQ.Testing/Browser/HeadlessChromium.cs reads them).
+ensure_browser() {
+  local chromium="${OMQ_CHROMIUM:-/usr/bin/chromium}"
+  if [[ ! -x "$chromium" ]]; then
+    echo "Installing Debian's chromium (for the browser tests) ..."
+    local sudo=""
+    if (( EUID != 0 )); then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium
+  fi
+  if [[ ! -x "$chromium" ]]; then
+    echo "error: chromium not found at $chromium after apt-get install" >&2
+    return 1
+  fi
+  export OMQ_CHROMIUM="$chromium"
+  local lock="$browser_node_source/package-lock.json"
+  if [[ ! -d "$browser_node_prefix/node_modules/playwright-core" ]] || ! cmp -s "$lock" "$browser_node_prefix/package-lock.json"; then
+    echo "Installing playwright-core into ${browser_node_prefix#"$repo_root"/} ..."
+    rm -rf "$browser_node_prefix"
+    mkdir -p "$browser_node_prefix"
+    cp "$browser_node_source/package.json" "$lock" "$browser_node_prefix/"
+    npm ci --prefix "$browser_node_prefix" --no-audit --no-fund
+  fi
+  export OMQ_BROWSER_NODE_MODULES="$browser_node_prefix/node_modules"
+}
+
 # Sums the <Counters .../> of the given TRX files and prints "N passed, N failed[, N skipped]".
 # Node is used because it is always present on CI (python may not be) and it copes with any attribute order.
 # TRX "error", "timeout" and "aborted" outcomes count as failures. Skipped = total - passed - failures:
@@ -104,6 +135,8 @@ rm -rf "$results_dir"
 ensure_azurite
 
 ensure_gateway_node
+
+ensure_browser
 
 # --disable-build-servers: no MSBuild nodes or compiler server outlive the script (CI jobs stay clean).
 build_rc=0
