@@ -1,8 +1,9 @@
 // The OrleansMQ chat: STOMP 1.2 over WebSocket (/stomp) with the vendored @stomp/stompjs UMD bundle (global StompJs).
 // A room is the topic chat.{room} (one partition, so everyone sees one order). Joining subscribes with x-start:earliest:
 // the gateway creates a temporary subscription for this page that starts at the beginning of the topic, so the room's
-// history is replayed, then new messages follow. Each message body is JSON {nick, text}; the time shown is the broker's
-// append time (omq-timestamp header).
+// history is replayed, then new messages follow. A message is its text (UTF-8 body) with the sender in the `nick`
+// header — the same shape as client-sample's console chat, so both talk in the same rooms; the time shown is the
+// broker's append time (omq-timestamp header).
 'use strict';
 
 (() => {
@@ -41,12 +42,7 @@
   }
 
   function render(frame, nick) {
-    let body;
-    try {
-      body = JSON.parse(frame.body);
-    } catch {
-      body = { nick: '?', text: frame.body };
-    }
+    const body = { nick: frame.headers.nick ?? '?', text: frame.body };
     const at = new Date(frame.headers['omq-timestamp'] ?? Date.now());
     const item = document.createElement('li');
     item.className = 'message' + (body.nick === nick ? ' mine' : '');
@@ -124,8 +120,8 @@
     if (!session || !text.trim() || !session.client.connected) return;
     session.client.publish({
       destination: `/topic/${session.topic}`,
-      body: JSON.stringify({ nick: session.nick, text }),
-      headers: { 'content-type': 'application/json' },
+      body: text,
+      headers: { nick: session.nick, 'content-type': 'text/plain;charset=utf-8' },
     });
     ui.text.value = '';
   });

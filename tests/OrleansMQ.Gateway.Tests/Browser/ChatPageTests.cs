@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using OrleansMQ.Gateway.Tests.Infrastructure;
 using OrleansMQ.Testing.Browser;
 using OrleansMQ.Testing.Processes;
@@ -19,6 +20,10 @@ public sealed class ChatPageTests(GatewayFixture gateway)
     {
         HeadlessChromium.EnsureInstalled();
         var room = Unique.Name("room");
+        // History from another kind of client: a REST publish with the nick header (the shape client-sample's chat uses too).
+        await gateway.CreateTopicAsync($"chat.{room}", new { partitions = 1 });
+        (await gateway.Http.PostAsJsonAsync($"topics/chat.{room}/messages", new { text = "posted over REST before anyone joined", headers = new Dictionary<string, string> { ["nick"] = "dave" } }))
+            .EnsureSuccessStatusCode();
         var scripts = Path.Combine(BuildOutputs.RepoRoot, "tests", "browser-node");
         await using var node = ChildProcess.StartProgram("chat in chromium", "node",
             [Path.Combine(scripts, "chat-scenario.cjs"), "--url", $"http://127.0.0.1:{gateway.HttpPort}", "--room", room, "--screenshots", HeadlessChromium.ScreenshotDirectory],
@@ -28,7 +33,7 @@ public sealed class ChatPageTests(GatewayFixture gateway)
         Assert.True(exitCode == 0 && line is not null, $"{node.Describe()}\n{gateway.Describe()}");
         var result = System.Text.Json.JsonDocument.Parse(line).RootElement;
 
-        (string Nick, string Text)[] conversation = [("alice", "Hello from alice"), ("bob", "Hi alice, bob here"), ("carol", "carol joined late")];
+        (string Nick, string Text)[] conversation = [("dave", "posted over REST before anyone joined"), ("alice", "Hello from alice"), ("bob", "Hi alice, bob here"), ("carol", "carol joined late")];
         foreach (var nick in new[] { "alice", "bob", "carol" })
         {
             var shown = result.GetProperty(nick).EnumerateArray().ToList();
