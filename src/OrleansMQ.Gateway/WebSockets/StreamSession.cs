@@ -32,6 +32,7 @@ internal sealed partial class StreamSession
     private readonly StreamCredit _credit;
     private readonly Channel<DeliveredMessage> _outbox = Channel.CreateUnbounded<DeliveredMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<DeliveryId, DeliveredMessage> _inFlight = new();
+    private readonly Channel<DeliveryTag>[] _acks;
     private readonly ConcurrentDictionary<Task, byte> _settling = new();
     private readonly SemaphoreSlim _sending = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
@@ -53,6 +54,7 @@ internal sealed partial class StreamSession
         _time = time;
         _partitions = [.. Enumerable.Range(0, partitions).Select(p => grains.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(topic, p, subscription)))];
         _credit = new StreamCredit(partitions, options.MaxCredit, options.MaxBatch);
+        _acks = [.. Enumerable.Range(0, partitions).Select(_ => Channel.CreateUnbounded<DeliveryTag>(new UnboundedChannelOptions { SingleReader = true }))];
     }
 
     /// <summary>Runs until the client closes, a fatal error closes the session, or <paramref name="aborted"/> fires.</summary>
@@ -61,6 +63,7 @@ internal sealed partial class StreamSession
         LogOpened(_logger, _topic, _subscription, _consumerId);
         var readers = _partitions.Select((grain, p) => ReadPartitionAsync(grain, p)).ToArray();
         var writer = WriteDeliveriesAsync();
+        var ackers = _partitions.Select((grain, p) => SendAcksAsync(grain, p)).ToArray();
         try
         {
             await ReceiveFramesAsync(aborted);
@@ -72,6 +75,12 @@ internal sealed partial class StreamSession
             await Task.WhenAll(readers);
             await writer;
             // Acks the client sent before it left must reach the broker before the close releases the rest.
+            foreach (var acks in _acks)
+            {
+                acks.Writer.TryComplete();
+            }
+
+            await Task.WhenAll(ackers);
             await Task.WhenAll(_settling.Keys);
             await Task.WhenAll(_partitions.Select(CloseConsumerAsync));
             if (!_inFlight.IsEmpty)
@@ -177,22 +186,76 @@ internal sealed partial class StreamSession
                         $"delivery '{frame.Id}' is not in flight on this session (never sent, or already acked/nacked).");
                 }
 
-                Track(SettleAsync(frame, delivery));
+                if (frame.Type == StreamClientFrameType.Ack)
+                {
+                    _acks[frame.Id.Partition].Writer.TryWrite(delivery.Tag);
+                }
+                else
+                {
+                    Track(NackAsync(frame, delivery));
+                }
+
                 break;
         }
     }
 
-    private async Task SettleAsync(StreamClientFrame frame, DeliveredMessage delivery)
+    /// <summary>
+    /// Sends a partition's acks in batches (whatever queued up while the previous call was out, up to 1000): one grain
+    /// call per ack would cap a stream at the grain-call rate. When a batch is refused, acks one at a time to report
+    /// exactly which deliveries failed.
+    /// </summary>
+    private async Task SendAcksAsync(ISubscriptionGrain grain, int partition)
+    {
+        var reader = _acks[partition].Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            var batch = new List<DeliveryTag>();
+            while (batch.Count < 1000 && reader.TryRead(out var tag))
+            {
+                batch.Add(tag);
+            }
+
+            try
+            {
+                await grain.AckAsync(_consumerId, batch);
+                continue;
+            }
+            catch (Exception ex) when (batch.Count == 1)
+            {
+                await ReportAckFailureAsync(partition, batch[0], ex);
+                continue;
+            }
+            catch (Exception)
+            {
+                // Acks are idempotent: find the refused ones below.
+            }
+
+            foreach (var tag in batch)
+            {
+                try
+                {
+                    await grain.AckAsync(_consumerId, [tag]);
+                }
+                catch (Exception ex)
+                {
+                    await ReportAckFailureAsync(partition, tag, ex);
+                }
+            }
+        }
+    }
+
+    private Task ReportAckFailureAsync(int partition, DeliveryTag tag, Exception error)
+    {
+        var id = new DeliveryId(partition, tag.Offset, tag.Attempt).ToString();
+        var (code, message) = error is OrleansMQException mq ? (mq.Code, mq.Message) : (ErrorCode.Internal, $"ack failed: {error.Message}");
+        return TrySendAsync(StreamServerFrames.Error(code, message, fatal: false, id));
+    }
+
+    private async Task NackAsync(StreamClientFrame frame, DeliveredMessage delivery)
     {
         var grain = _partitions[frame.Id.Partition];
         try
         {
-            if (frame.Type == StreamClientFrameType.Ack)
-            {
-                await grain.AckAsync(_consumerId, [delivery.Tag]);
-                return;
-            }
-
             if (frame.NackDelay > TimeSpan.Zero)
             {
                 // Held (still leased to this consumer) for the delay, then nacked: the subscription's backoff comes on top.

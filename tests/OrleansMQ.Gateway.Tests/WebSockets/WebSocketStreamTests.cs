@@ -57,6 +57,24 @@ public sealed class WebSocketStreamTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task An_ack_after_the_lease_ran_out_is_a_non_fatal_error_and_the_session_goes_on()
+    {
+        // The shortest ack timeout: the message comes back to the same session (it has credit 2) once the lease is gone.
+        var queue = await gateway.CreateQueueAsync(Unique.Name("wsexpired"), new { partitions = 1, ackTimeoutMs = 100 });
+
+        var result = await NodeWebSocketStreamClient.RunAsync(gateway, "expired", "--queue", queue);
+
+        var deliveries = result.GetProperty("deliveries").EnumerateArray().ToList();
+        Assert.Equal([1, 2], deliveries.Select(d => d.GetProperty("deliveryCount").GetInt32()));
+        var error = Assert.Single(result.GetProperty("errors").EnumerateArray());
+        Assert.Equal("DeliveryExpired", error.GetProperty("code").GetString());
+        Assert.False(error.GetProperty("fatal").GetBoolean());
+        Assert.Equal(deliveries[0].GetProperty("id").GetString(), error.GetProperty("id").GetString());
+        Assert.Equal(0, result.GetProperty("pong").GetProperty("inFlight").GetInt32());
+        await AssertBacklogDrainsAsync(queue);
+    }
+
+    [Fact]
     public async Task Disconnect_releases_unacked_deliveries_to_the_next_consumer_at_once()
     {
         // A 10-minute ack timeout: only the close can hand the messages over within the test's deadline.

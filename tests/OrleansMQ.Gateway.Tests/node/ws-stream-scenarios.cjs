@@ -3,6 +3,7 @@
 // as a child process and assert on that line; any failure prints "FAIL: ..." to stderr and exits 1.
 //
 //   node ws-stream-scenarios.cjs <scenario> --http PORT --queue Q
+//   node ws-stream-scenarios.cjs throughput --http 8080 --queue bench --count 20000 --window 256   (measurement only)
 'use strict';
 
 const WebSocket = require('ws');
@@ -143,6 +144,21 @@ const scenarios = {
     return { deliveries: s.messages().map(summary), pong, errors: s.frames.filter(f => f.type === 'error') };
   },
 
+  // An ack the broker refuses (the lease ran out and the message was redelivered) is a non-fatal error: the session goes on.
+  async expired() {
+    await publish(args.queue, 'e1');
+    const s = await Stream.open(`/queues/${args.queue}/stream`);
+    s.send({ type: 'credit', n: 2 });
+    await s.waitMessages(2);
+    const [first, second] = s.messages();
+    s.send({ type: 'ack', id: first.id });
+    await s.until(f => f.some(x => x.type === 'error'), 'the refused ack');
+    s.send({ type: 'ack', id: second.id });
+    const pong = (await s.ping()).pong;
+    await s.close();
+    return { deliveries: s.messages().map(summary), errors: s.frames.filter(f => f.type === 'error'), pong };
+  },
+
   // A consumer that leaves without acking: its deliveries go to the next consumer at once (no ack timeout wait).
   async disconnect() {
     for (let i = 1; i <= 3; i++) await publish(args.queue, `d${i}`);
@@ -198,6 +214,37 @@ const scenarios = {
       survivors: good.messages().map(summary),
       pong,
     };
+  },
+
+  // Measured, not asserted (README figures): publish --count messages over REST in batches of 1000, then stream them
+  // with a credit window of --window (one credit back per ack) and report the rate.
+  async throughput() {
+    const count = Number(args.count ?? 20000);
+    const window = Number(args.window ?? 256);
+    for (let sent = 0; sent < count; sent += 1000) {
+      const messages = Array.from({ length: Math.min(1000, count - sent) }, (_, i) => ({ text: `payload-${sent + i}-${'x'.repeat(64)}` }));
+      const response = await fetch(`http://${base}/queues/${args.queue}/messages/batch`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }),
+      });
+      if (!response.ok) throw new Error(`batch publish: HTTP ${response.status}`);
+    }
+    const socket = new WebSocket(`ws://${base}/queues/${args.queue}/stream`);
+    await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
+    const started = process.hrtime.bigint();
+    let received = 0;
+    await new Promise((resolve, reject) => {
+      socket.on('message', data => {
+        const frame = JSON.parse(data.toString());
+        if (frame.type !== 'message') return reject(new Error(JSON.stringify(frame)));
+        socket.send(JSON.stringify({ type: 'ack', id: frame.id }));
+        socket.send(JSON.stringify({ type: 'credit', n: 1 }));
+        if (++received === count) resolve();
+      });
+      socket.send(JSON.stringify({ type: 'credit', n: window }));
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    socket.close(1000);
+    return { count, window, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(count / seconds) };
   },
 };
 
