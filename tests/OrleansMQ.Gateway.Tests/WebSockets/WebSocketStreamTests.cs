@@ -57,6 +57,39 @@ public sealed class WebSocketStreamTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_topic_subscription_streams_with_headers_keys_and_base64_bodies()
+    {
+        var topic = await gateway.CreateTopicAsync(Unique.Name("wstopic"), new { partitions = 1 });
+        (await gateway.Http.PutAsJsonAsync($"topics/{topic}/subscriptions/readers", new { type = "Shared", start = "Earliest" })).EnsureSuccessStatusCode();
+
+        var result = await NodeWebSocketStreamClient.RunAsync(gateway, "topic", "--topic", topic, "--subscription", "readers");
+
+        var messages = result.GetProperty("messages").EnumerateArray().ToList();
+        Assert.Equal(["t1", "t2"], messages.Select(m => System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(m.GetProperty("base64").GetString()!))));
+        Assert.All(messages, m =>
+        {
+            Assert.False(m.TryGetProperty("text", out _));
+            Assert.Equal(topic, m.GetProperty("topic").GetString());
+            Assert.Equal("k", m.GetProperty("key").GetString());
+        });
+        Assert.Equal(["t1", "t2"], messages.Select(m => m.GetProperty("headers").GetProperty("h").GetString()));
+        Assert.Empty(result.GetProperty("errors").EnumerateArray());
+
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var subscription = await gateway.Http.GetFromJsonAsync<JsonElement>($"topics/{topic}/subscriptions/readers");
+            if (subscription.GetProperty("backlog").GetInt64() == 0)
+            {
+                break;
+            }
+
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"the subscription still has a backlog: {subscription}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task An_ack_after_the_lease_ran_out_is_a_non_fatal_error_and_the_session_goes_on()
     {
         // The shortest ack timeout: the message comes back to the same session (it has credit 2) once the lease is gone.

@@ -144,6 +144,23 @@ const scenarios = {
     return { deliveries: s.messages().map(summary), pong, errors: s.frames.filter(f => f.type === 'error') };
   },
 
+  // A topic's durable subscription over /topics/{t}/subscriptions/{s}/stream; bodies as base64 on request.
+  async topic() {
+    for (const text of ['t1', 't2']) {
+      const response = await fetch(`http://${base}/topics/${args.topic}/messages`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text, key: 'k', headers: { h: text } }),
+      });
+      if (!response.ok) throw new Error(`publish ${text}: HTTP ${response.status}`);
+    }
+    const s = await Stream.open(`/topics/${args.topic}/subscriptions/${args.subscription}/stream?encoding=base64`);
+    s.send({ type: 'credit', n: 5 });
+    await s.waitMessages(2);
+    for (const m of s.messages()) s.send({ type: 'ack', id: m.id });
+    const pong = (await s.ping()).pong;
+    await s.close();
+    return { messages: s.messages(), pong, errors: s.frames.filter(f => f.type === 'error') };
+  },
+
   // An ack the broker refuses (the lease ran out and the message was redelivered) is a non-fatal error: the session goes on.
   async expired() {
     await publish(args.queue, 'e1');
