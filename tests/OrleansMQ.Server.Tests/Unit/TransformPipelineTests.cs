@@ -83,13 +83,13 @@ public sealed class TransformPipelineTests
     }
 
     [Fact]
-    public void Built_in_steps_and_synchronous_user_transforms_complete_synchronously()
+    public async Task Built_in_steps_and_synchronous_user_transforms_complete_synchronously()
     {
         // The router runs the pipeline for every routed copy: no await, no timer, when no step actually goes async.
         var pending = Pipeline.ApplyAsync(Json("{\"id\":1,\"name\":\"n\"}"),
             [TransformStep.SetHeader("a", "b"), TransformStep.RenameHeader("a", "c"), TransformStep.JsonProject("id"), TransformStep.CloudEventsWrap("/s", "t"), TransformStep.Custom("upper")]);
         Assert.True(pending.IsCompletedSuccessfully);
-        Assert.Equal("b", pending.Result.Headers!["c"]);
+        Assert.Equal("b", (await pending).Headers!["c"]);
     }
 
     [Fact]
