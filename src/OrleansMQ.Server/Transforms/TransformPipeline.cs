@@ -175,7 +175,9 @@ public sealed class TransformPipeline(IServiceProvider services)
             DataContentType = message.ContentType ?? MediaTypeNames.Application.Octet,
             Subject = message.Key,
         };
-        evt.Data = IsJson(message.ContentType) ? JsonDocument.Parse(message.Body).RootElement.Clone()
+        // The parsed JSON is only read while encoding below, so it needs no clone (a copy of the body per message).
+        using var json = IsJson(message.ContentType) ? JsonDocument.Parse(message.Body) : null;
+        evt.Data = json is not null ? json.RootElement
             : IsText(message.ContentType) ? Encoding.UTF8.GetString(message.Body.Span)
             : message.Body.ToArray();
         var encoded = Formatter.EncodeStructuredModeMessage(evt, out var contentType);
