@@ -85,7 +85,7 @@ public sealed class OrleansMQQueueAdapterFactory : IQueueAdapterFactory, IQueueA
     /// <inheritdoc />
     public IQueueCache CreateQueueCache(QueueId queueId)
     {
-        var cache = new PartitionQueueCache(_options.ReadBatchSize, _options.MaxCachedMessages);
+        var cache = new PartitionQueueCache(_options.ReadBatchSize, _options.MaxCachedMessages, _loggerFactory.CreateLogger<PartitionQueueCache>());
         _caches[queueId] = cache;
         return cache;
     }
@@ -94,7 +94,7 @@ public sealed class OrleansMQQueueAdapterFactory : IQueueAdapterFactory, IQueueA
     public IQueueAdapterReceiver CreateReceiver(QueueId queueId)
     {
         // The agent creates the cache first; the receiver feeds that cache's rewinds.
-        var cache = _caches.GetOrAdd(queueId, _ => new PartitionQueueCache(_options.ReadBatchSize, _options.MaxCachedMessages));
+        var cache = _caches.GetOrAdd(queueId, _ => new PartitionQueueCache(_options.ReadBatchSize, _options.MaxCachedMessages, _loggerFactory.CreateLogger<PartitionQueueCache>()));
         return new PartitionReceiver(_grains, _options, Name, _topic, PartitionOf(queueId), EnsureTopicAsync, cache, _codec, _loggerFactory.CreateLogger<PartitionReceiver>());
     }
 

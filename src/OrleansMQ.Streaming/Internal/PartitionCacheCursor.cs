@@ -17,8 +17,24 @@ internal sealed class PartitionCacheCursor(PartitionQueueCache cache, StreamId s
     private OrleansMQBatchContainer? _current;
     private bool _currentIsLive;
     private bool _moved;
+    private int _returned;
 
     public StreamId StreamId { get; } = streamId;
+
+    /// <summary>The offset the cursor was created at.</summary>
+    public long CreatedAt { get; } = position;
+
+    /// <summary>True when the only message this cursor returned is the one at <see cref="CreatedAt"/>.</summary>
+    public bool ReturnedOnlyItsStart
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _returned == 1 && _current?.Offset == CreatedAt;
+            }
+        }
+    }
 
     /// <summary>The next offset this cursor looks at.</summary>
     public long Position
@@ -117,6 +133,7 @@ internal sealed class PartitionCacheCursor(PartitionQueueCache cache, StreamId s
             {
                 _current = replayed;
                 _currentIsLive = false;
+                _returned++;
                 return true;
             }
 
@@ -128,6 +145,7 @@ internal sealed class PartitionCacheCursor(PartitionQueueCache cache, StreamId s
 
             _current = next;
             _currentIsLive = true;
+            _returned++;
             return true;
         }
     }

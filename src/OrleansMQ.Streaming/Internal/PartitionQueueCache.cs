@@ -11,7 +11,7 @@ namespace OrleansMQ.Streaming.Internal;
 /// the receiver feeds from the partition log, and a cursor at a time is resolved through the partition's time index.
 /// Everything runs in the agent's turns; the lock only guards against a receiver continuation on another thread.
 /// </summary>
-internal sealed class PartitionQueueCache(int readBatchSize, int maxCachedMessages) : IQueueCache
+internal sealed partial class PartitionQueueCache(int readBatchSize, int maxCachedMessages, Microsoft.Extensions.Logging.ILogger logger) : IQueueCache
 {
     private readonly Lock _lock = new();
     private readonly List<OrleansMQBatchContainer> _items = [];
@@ -120,11 +120,29 @@ internal sealed class PartitionQueueCache(int readBatchSize, int maxCachedMessag
             {
                 null => new PartitionCacheCursor(this, streamId, Math.Max(_end, 0), timeQuery: null),
                 OrleansMQStreamSequenceToken { IsTimeQuery: true } t => new PartitionCacheCursor(this, streamId, -1, t.Timestamp),
-                _ => new PartitionCacheCursor(this, streamId, token.SequenceNumber, timeQuery: null),
+                _ => new PartitionCacheCursor(this, streamId, ResumePosition(streamId, token.SequenceNumber), timeQuery: null),
             };
             _cursors.Add(cursor);
+            LogCursor(logger, streamId, token?.ToString() ?? "(none)", _start, _end);
             return cursor;
         }
+    }
+
+    /// <summary>
+    /// The agent moves a consumer to the token it reports (its last processed event) with a new cursor followed by one
+    /// <c>MoveNext</c> to step over that event. Before the cache the data is read asynchronously, so that step finds
+    /// nothing to step over; the replay would then hand the consumer the same event again, it would report the same token,
+    /// and so on forever. A replay cursor replacing one of the same stream that was created at the same offset and
+    /// returned only that event therefore starts after it.
+    /// </summary>
+    private long ResumePosition(StreamId streamId, long offset)
+    {
+        if (_start >= 0 && offset < _start && _cursors.Any(c => c.StreamId.Equals(streamId) && c.CreatedAt == offset && c.ReturnedOnlyItsStart))
+        {
+            return offset + 1;
+        }
+
+        return offset;
     }
 
     /// <summary>Cursors waiting for the receiver: a time to resolve, or log data before the cache.</summary>
@@ -183,4 +201,7 @@ internal sealed class PartitionQueueCache(int readBatchSize, int maxCachedMessag
             return null;
         }
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 4110, Level = Microsoft.Extensions.Logging.LogLevel.Debug, Message = "Cursor for {Stream} at {Token}; cache covers [{Start}, {End})")]
+    private static partial void LogCursor(Microsoft.Extensions.Logging.ILogger logger, StreamId stream, string token, long start, long end);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Hosting;
 using Orleans.Runtime.Hosting;
@@ -55,6 +56,7 @@ public sealed class StreamCluster : IAsyncDisposable
             silo.Services.AddGrainStorage("PubSubStore", (sp, name) =>
                 ActivatorUtilities.CreateInstance<FileGrainStorage>(sp, name, new FileGrainStorageOptions { RootDirectory = Path.Combine(dataDirectory, "pubsub") }));
             silo.AddOrleansMQStreams(Provider, o => o.Partitions = Partitions);
+            silo.Services.AddLogging(l => l.AddProvider(new StreamLogCapture()).SetMinimumLevel(LogLevel.Debug));
         });
         builder.ConfigureClient(client =>
         {

@@ -59,22 +59,44 @@ public sealed class StreamSiloLossTests(ITestOutputHelper output)
         await cluster.Cluster.KillSiloAsync(victim);
         await Task.WhenAll(producers).WaitAsync(TimeSpan.FromSeconds(300));
 
+        try
+        {
+            await Eventually.ReturnsAsync(
+                () => Task.FromResult(keys.All(k => acknowledged[k].All(v => StreamProbe.Of($"implicit/{k}").Any(x => x.Value == v)))),
+                ok => ok,
+                TimeSpan.FromSeconds(180),
+                "every acknowledged event delivered");
+        }
+        catch (Xunit.Sdk.XunitException)
+        {
+            foreach (var s in await cluster.Client.Admin.GetSubscriptionStatsAsync(cluster.Topic, "orleans-streams"))
+            {
+                output.WriteLine($"partition {s.Partition}: ack floor {s.AckFloor}, read {s.ReadPosition}, high {s.HighWatermark}, in flight {s.InFlight}, consumers {s.Consumers}");
+            }
+        }
+
         var lost = 0;
         var duplicates = 0;
         foreach (var key in keys)
         {
             var expected = acknowledged[key];
-            var received = await Eventually.ReturnsAsync(
-                () => Task.FromResult(StreamProbe.Of($"implicit/{key}")),
-                r => expected.All(v => r.Any(x => x.Value == v)),
-                TimeSpan.FromSeconds(180),
-                $"every acknowledged event of {key} delivered");
-            lost += expected.Count(v => received.All(x => x.Value != v));
+            var received = StreamProbe.Of($"implicit/{key}");
+            var missing = expected.Where(v => received.All(x => x.Value != v)).ToList();
+            lost += missing.Count;
             duplicates += received.Count - received.Select(x => x.Value).Distinct().Count();
+            output.WriteLine($"{key}: {received.Count} received, {missing.Count} missing{(missing.Count > 0 ? $" ({string.Join(",", missing.Take(10))}…)" : "")}, last offset {(received.Count > 0 ? received[^1].Offset : -1)}");
 
             // Per stream, the first delivery of each event comes in publish order.
             var firstSeen = received.Select(x => x.Value).Distinct().ToList();
             Assert.Equal(firstSeen.Order(), firstSeen);
+        }
+
+        if (lost > 0)
+        {
+            foreach (var line in StreamLogCapture.Lines)
+            {
+                output.WriteLine(line);
+            }
         }
 
         output.WriteLine($"{streams * perStream} events over {streams} streams, silo killed mid-run: {lost} lost, {duplicates} duplicates");
