@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
 using OrleansMQ.Gateway.Http;
+using OrleansMQ.Gateway.Security;
 using OrleansMQ.Gateway.Stomp;
 using OrleansMQ.Gateway.Stomp.Transport;
 
@@ -23,6 +24,8 @@ public static class OrleansMQGatewayEndpointRouteBuilderExtensions
         {
             app.UseMiddleware<GatewayErrorMiddleware>();
             app.UseWebSockets();
+            // After the error middleware, so invalid credentials answer as problem details (401).
+            app.UseMiddleware<GatewayAuthenticationMiddleware>();
         }
 
         endpoints.MapOpenApi();

@@ -1,4 +1,5 @@
 using System.Net;
+using OrleansMQ.Gateway.Security;
 
 namespace OrleansMQ.Gateway;
 
@@ -7,7 +8,7 @@ namespace OrleansMQ.Gateway;
 /// </summary>
 public sealed class OrleansMQGatewayOptions
 {
-    /// <summary>The address Kestrel listens on. Default 127.0.0.1 (loopback only, since the gateway has no authentication yet).</summary>
+    /// <summary>The address Kestrel listens on. Default 127.0.0.1 (loopback only); before listening elsewhere, turn anonymous access off and configure <see cref="Tls"/>.</summary>
     public string BindAddress { get; set; } = "127.0.0.1";
 
     /// <summary>HTTP port (REST, OpenAPI document, STOMP over WebSocket at <c>/stomp</c>). Default 8080; 0 = let the app configure Kestrel's HTTP endpoints itself.</summary>
@@ -44,6 +45,15 @@ public sealed class OrleansMQGatewayOptions
     /// <summary>STOMP settings.</summary>
     public StompOptions Stomp { get; set; } = new();
 
+    /// <summary>Authentication (API keys, JWT) and access rules (section <c>Gateway:Security</c>).</summary>
+    public GatewaySecurityOptions Security { get; set; } = new();
+
+    /// <summary>Connection, subscription and slow-client limits (section <c>Gateway:Limits</c>).</summary>
+    public GatewayLimitsOptions Limits { get; set; } = new();
+
+    /// <summary>TLS for the HTTP and STOMP listeners (section <c>Gateway:Tls</c>); off unless a certificate is configured.</summary>
+    public GatewayTlsOptions Tls { get; set; } = new();
+
     internal IPAddress ParsedBindAddress => IPAddress.Parse(BindAddress);
 }
 
@@ -74,6 +84,12 @@ public sealed class StompOptions
     /// <summary>A connection that has not sent CONNECT within this time is closed. Default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A frame must be complete within this time of its first byte, or the connection is closed (a client trickling a
+    /// frame byte by byte cannot hold a connection and its buffer). Default 30 s.
+    /// </summary>
+    public TimeSpan FrameTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Credit of a STOMP subscription (unacknowledged MESSAGE frames in flight) unless the SUBSCRIBE frame sets <c>prefetch-count</c>. Default 100.</summary>
     public int DefaultPrefetch { get; set; } = 100;
 
@@ -88,4 +104,45 @@ public sealed class StompOptions
 
     /// <summary>The longest a STOMP frame can be: body plus headers plus the terminator.</summary>
     internal int MaxFrameBytes => MaxBodyBytes + MaxHeaderBytes + 1;
+}
+
+/// <summary>Limits that keep one client (or many) from exhausting the gateway.</summary>
+public sealed class GatewayLimitsOptions
+{
+    /// <summary>Most open STOMP and WebSocket sessions in total. Default 10,000.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Most open STOMP and WebSocket sessions of one principal (anonymous callers count as one principal). Default 1,000.</summary>
+    public int MaxConnectionsPerPrincipal { get; set; } = 1_000;
+
+    /// <summary>Most subscriptions of one principal over all its sessions. Default 10,000.</summary>
+    public int MaxSubscriptionsPerPrincipal { get; set; } = 10_000;
+
+    /// <summary>Kestrel: time to receive an HTTP request's headers. Default 30 s.</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Kestrel: an HTTP request body slower than this many bytes per second (after a 5 s grace) is aborted. Default 240.</summary>
+    public double MinRequestBodyBytesPerSecond { get; set; } = 240;
+
+    /// <summary>Kestrel: an idle keep-alive HTTP connection is closed after this time. Default 2 min.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromMinutes(2);
+}
+
+/// <summary>
+/// The gateway's server certificate: a PKCS#12 file (<see cref="CertificatePath"/> + <see cref="CertificatePassword"/>)
+/// or PEM files (<see cref="CertificatePath"/> + <see cref="KeyPath"/>). When set, the HTTP port speaks HTTPS (and
+/// <c>wss://</c> for STOMP over WebSocket) and the STOMP port speaks STOMP over TLS.
+/// </summary>
+public sealed class GatewayTlsOptions
+{
+    /// <summary>A .pfx/.p12 file, or a PEM certificate (with <see cref="KeyPath"/>, or with the key in the same file).</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The PKCS#12 password (or of an encrypted PEM key).</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>The PEM private key, when <see cref="CertificatePath"/> is a PEM certificate.</summary>
+    public string? KeyPath { get; set; }
+
+    internal bool Enabled => !string.IsNullOrEmpty(CertificatePath);
 }
