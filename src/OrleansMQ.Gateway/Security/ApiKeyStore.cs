@@ -17,9 +17,9 @@ internal sealed class ApiKeyStore
     private readonly string _nameClaim;
     private readonly string _roleClaim;
 
-    public ApiKeyStore(IOptions<GatewaySecurityOptions> options)
+    public ApiKeyStore(IOptions<OrleansMQGatewayOptions> options)
     {
-        var security = options.Value;
+        var security = options.Value.Security;
         _keys = [.. security.ApiKeys.Select(k => (SHA256.HashData(Encoding.UTF8.GetBytes(k.Key)), k))];
         _accessClaim = security.Jwt.AccessClaim;
         _nameClaim = security.Jwt.NameClaim;

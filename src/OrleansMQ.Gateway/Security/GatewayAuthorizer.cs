@@ -19,9 +19,9 @@ internal sealed partial class GatewayAuthorizer : IGatewayAuthorizer
     private readonly Dictionary<string, IReadOnlyList<AccessRule>> _roleRules;
     private readonly ConditionalWeakTable<ClaimsPrincipal, IReadOnlyList<AccessRule>> _cache = [];
 
-    public GatewayAuthorizer(IOptions<GatewaySecurityOptions> options, ILogger<GatewayAuthorizer> logger)
+    public GatewayAuthorizer(IOptions<OrleansMQGatewayOptions> options, ILogger<GatewayAuthorizer> logger)
     {
-        _options = options.Value;
+        _options = options.Value.Security;
         _logger = logger;
         _anonymousRules = _options.AllowAnonymous ? AccessRule.ParseAll(_options.EffectiveAnonymousAccess) : [];
         _roleRules = _options.Roles.ToDictionary(r => r.Key, r => AccessRule.ParseAll(r.Value), StringComparer.Ordinal);

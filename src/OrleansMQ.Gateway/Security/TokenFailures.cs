@@ -12,7 +12,7 @@ internal static class TokenFailures
         SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException => "The bearer token's signature is not valid.",
         SecurityTokenInvalidIssuerException => "The bearer token's issuer is not accepted.",
         SecurityTokenInvalidAudienceException => "The bearer token's audience is not accepted.",
-        SecurityTokenMalformedException => "The bearer token is malformed.",
+        SecurityTokenMalformedException or ArgumentException or FormatException => "The bearer token is malformed.",
         null => "The credentials are not valid.",
         _ when failure.Message.StartsWith("The ", StringComparison.Ordinal) => failure.Message,
         _ => $"The bearer token is not valid ({failure.GetType().Name}).",
