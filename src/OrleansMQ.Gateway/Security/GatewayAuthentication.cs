@@ -25,7 +25,14 @@ internal static class GatewayAuthentication
 
     /// <summary>The credential of a WebSocket upgrade's <c>access_token</c> query, if any.</summary>
     public static string? WebSocketQueryToken(HttpContext context) =>
-        context.WebSockets.IsWebSocketRequest && context.Request.Query[AccessTokenQuery].FirstOrDefault() is { Length: > 0 } token ? token : null;
+        IsWebSocketUpgrade(context.Request) && context.Request.Query[AccessTokenQuery].FirstOrDefault() is { Length: > 0 } token ? token : null;
+
+    /// <summary>
+    /// Read from the request itself, not <c>HttpContext.WebSockets</c>: ASP.NET Core may authenticate (and cache the
+    /// result) before the WebSocket middleware ran.
+    /// </summary>
+    private static bool IsWebSocketUpgrade(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) && string.Equals(request.Headers.Upgrade.ToString(), "websocket", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Which scheme handles the request: bearer for a <c>Bearer</c> header or a JWT-shaped query token, API key otherwise.</summary>
     public static string SelectScheme(HttpContext context)

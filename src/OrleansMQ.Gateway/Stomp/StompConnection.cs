@@ -442,6 +442,8 @@ internal sealed partial class StompConnection
                 var topic = await admin.GetTopicAsync(destination.Name);
                 if (!topic.Subscriptions.TryGetValue(name, out var spec))
                 {
+                    // Creating a durable subscription leaves state behind, like PUT .../subscriptions/{name} over HTTP.
+                    Authorize(GatewayAction.Admin, destination);
                     spec = new SubscriptionSpec
                     {
                         Type = ParseType(frame[StompHeaders.SubscriptionType]) ?? (mode == StompAckMode.ClientIndividual ? SubscriptionType.Shared : SubscriptionType.Failover),

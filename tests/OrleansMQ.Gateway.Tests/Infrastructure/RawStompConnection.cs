@@ -36,6 +36,14 @@ internal sealed class RawStompConnection : IAsyncDisposable
         return connected!;
     }
 
+    /// <summary>CONNECT (1.2) with extra header lines (e.g. <c>passcode:...</c>); returns the server's answer (CONNECTED or ERROR), or null if it closed.</summary>
+    public async Task<RawFrame?> TryConnectAsync(params string[] headers)
+    {
+        var extra = string.Concat(headers.Select(h => h + "\n"));
+        await SendAsync($"CONNECT\naccept-version:1.2\nhost:omq\nheart-beat:0,0\n{extra}\n\0");
+        return await ReadFrameAsync(TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>The next frame (heart-beat EOLs skipped), or null when the server closed the connection.</summary>
     public async Task<RawFrame?> ReadFrameAsync(TimeSpan? timeout = null)
     {
