@@ -37,6 +37,9 @@ public class GatewayFixture : IAsyncLifetime
 
     public int StompPort => Silo.StompPort;
 
+    /// <summary>The silo's Orleans gateway port (for Orleans clients).</summary>
+    public int OrleansGatewayPort => Silo.GatewayPort;
+
     public async Task InitializeAsync()
     {
         try
