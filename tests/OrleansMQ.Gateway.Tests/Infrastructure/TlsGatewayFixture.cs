@@ -1,3 +1,5 @@
+using OrleansMQ.Testing.Tls;
+
 namespace OrleansMQ.Gateway.Tests.Infrastructure;
 
 /// <summary>

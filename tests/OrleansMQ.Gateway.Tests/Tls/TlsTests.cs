@@ -8,6 +8,7 @@ using Orleans.Hosting;
 using OrleansMQ.Client;
 using OrleansMQ.Client.Security;
 using OrleansMQ.Gateway.Tests.Infrastructure;
+using OrleansMQ.Testing.Tls;
 
 namespace OrleansMQ.Gateway.Tests.Tls;
 

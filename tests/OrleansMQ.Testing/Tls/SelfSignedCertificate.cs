@@ -2,13 +2,13 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace OrleansMQ.Gateway.Tests.Infrastructure;
+namespace OrleansMQ.Testing.Tls;
 
 /// <summary>
 /// A self-signed certificate for 127.0.0.1/localhost made by the test itself (server and client authentication), written
 /// as PKCS#12 (with a password) and as PEM certificate + PEM key, so both of the gateway's loaders are exercised.
 /// </summary>
-internal sealed class SelfSignedCertificate
+public sealed class SelfSignedCertificate
 {
     private SelfSignedCertificate(X509Certificate2 certificate, string directory, string password)
     {
