@@ -109,7 +109,9 @@ public sealed class SecureGatewayFixture : GatewayFixture
 }
 
 /// <summary>The security tests share one secured silo host.</summary>
-[CollectionDefinition(Name)]
+// Not in parallel with the other gateway collections: each runs its own silo host, and the existing tests with
+// sub-second leases are sensitive to a loaded 2-core machine.
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SecureGatewayCollection : ICollectionFixture<SecureGatewayFixture>
 {
     public const string Name = "secure-gateway";
