@@ -22,10 +22,10 @@ public static class OrleansMQGatewayEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         if (endpoints is IApplicationBuilder app)
         {
+            // First, so a refused request is answered before the error middleware buffers a chunked body.
+            app.UseMiddleware<GatewayAuthenticationMiddleware>();
             app.UseMiddleware<GatewayErrorMiddleware>();
             app.UseWebSockets();
-            // After the error middleware, so invalid credentials answer as problem details (401).
-            app.UseMiddleware<GatewayAuthenticationMiddleware>();
         }
 
         endpoints.MapOpenApi();

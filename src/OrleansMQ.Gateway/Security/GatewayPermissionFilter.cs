@@ -14,16 +14,22 @@ internal static class GatewayPermissionFilter
     /// </summary>
     public static RouteHandlerBuilder Requires(this RouteHandlerBuilder builder, GatewayAction action, GatewayResourceKind kind)
     {
-        var routeValue = kind.ToString().ToLowerInvariant();
+        var permission = new GatewayPermission(action, kind);
         return builder
+            .WithMetadata(permission)
             .AddEndpointFilter(async (context, next) =>
             {
-                var http = context.HttpContext;
-                var name = http.GetRouteValue(routeValue) as string ?? "";
-                http.RequestServices.GetRequiredService<IGatewayAuthorizer>().Authorize(http.User, action, kind, name);
+                Check(context.HttpContext, permission);
                 return await next(context);
             })
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
+    }
+
+    /// <summary>Throws Unauthorized/Forbidden unless the request's user has <paramref name="permission"/> on the routed resource.</summary>
+    public static void Check(HttpContext http, GatewayPermission permission)
+    {
+        var name = http.GetRouteValue(permission.RouteValue) as string ?? "";
+        http.RequestServices.GetRequiredService<IGatewayAuthorizer>().Authorize(http.User, permission.Action, permission.Kind, name);
     }
 }

@@ -23,6 +23,27 @@ public sealed class HttpSecurityTests(SecureGatewayFixture gateway)
         await gateway.AssertNothingWrittenAsync(topic);
     }
 
+    [Theory]
+    [InlineData("", "401 Unauthorized")]
+    [InlineData("X-Api-Key: " + SecureGatewayFixture.ConsumerKey + "\r\n", "403 Forbidden")]
+    public async Task A_refused_publish_is_answered_before_its_body_is_sent(string credentials, string expectedStatus)
+    {
+        var topic = await gateway.CreateTopicAsync(Unique.Dotted("orders"), new { partitions = 1 });
+        using var client = new System.Net.Sockets.TcpClient(System.Net.Sockets.AddressFamily.InterNetwork);
+        await client.ConnectAsync(IPAddress.Loopback, gateway.HttpPort);
+        var stream = client.GetStream();
+
+        // Headers announce a 100 kB body that never comes: only a check made before reading it can answer.
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST /topics/{topic}/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{credentials}Content-Length: 100000\r\n\r\n"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var buffer = new byte[4096];
+        var read = await stream.ReadAsync(buffer, timeout.Token);
+
+        Assert.StartsWith($"HTTP/1.1 {expectedStatus}", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+        await gateway.AssertNothingWrittenAsync(topic);
+    }
+
     [Fact]
     public async Task Listing_topics_without_credentials_is_401_but_health_stays_open()
     {
