@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using OrleansMQ.Client.Security;
 using OrleansMQ.Gateway;
 using OrleansMQ.Server.Hosting;
 
@@ -45,6 +46,13 @@ builder.UseOrleans(silo =>
         silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "omq", clusterId: clusterId);
     }
 
+    // TLS between silos and from clients (Microsoft.Orleans.Connections.Security), when Orleans:Tls:CertificatePath is set.
+    var tls = orleans.GetSection("Tls").Get<OrleansTlsSettings>() ?? new OrleansTlsSettings();
+    if (tls.Enabled)
+    {
+        silo.UseTls(tls.LoadCertificate(), tls.Apply);
+    }
+
     silo.AddOrleansMQ();
     silo.Services.AddOptions<OrleansMQServerOptions>().Bind(builder.Configuration.GetSection("OrleansMQ"));
     silo.Services.AddOrleansMQClient();
@@ -63,7 +71,18 @@ var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orl
 #pragma warning disable CA1848 // one-off startup lines
 logger.LogInformation("OrleansMQ silo: data in {DataDirectory} ({Log} log, {State} state), {Clustering} clustering (cluster {ClusterId}), gateway on 127.0.0.1:{GatewayPort}",
     Path.GetFullPath(options.DataDirectory), options.LogStorage, options.StateStorage, clustering, clusterId, gatewayPort);
-logger.LogInformation("OrleansMQ gateway: HTTP on http://{Address}:{HttpPort} (OpenAPI /openapi/v1.json, STOMP over WebSocket /stomp, chat /chat/), STOMP over TCP on {Address}:{StompPort}",
-    gateway.BindAddress, gateway.HttpPort, gateway.BindAddress, gateway.StompPort);
+logger.LogInformation("OrleansMQ gateway: HTTP on {Scheme}://{Address}:{HttpPort} (OpenAPI /openapi/v1.json, STOMP over WebSocket /stomp, chat /chat/), STOMP over {Stomp} on {Address}:{StompPort}",
+    gateway.Tls.CertificatePath is { Length: > 0 } ? "https" : "http", gateway.BindAddress, gateway.HttpPort,
+    gateway.Tls.CertificatePath is { Length: > 0 } ? "TLS" : "TCP", gateway.BindAddress, gateway.StompPort);
+logger.LogInformation("OrleansMQ security: {ApiKeys} API key(s), JWT bearer tokens {Jwt}, Orleans TLS {OrleansTls}",
+    gateway.Security.ApiKeys.Count,
+    gateway.Security.Jwt.SigningKey is { Length: > 0 } || gateway.Security.Jwt.Authority is { Length: > 0 } ? "on" : "off",
+    orleans.GetValue<string>("Tls:CertificatePath") is { Length: > 0 } ? "on" : "off");
+if (gateway.Security.AllowAnonymous)
+{
+    logger.LogWarning("OrleansMQ gateway: ANONYMOUS ACCESS IS ON (Gateway:Security:AllowAnonymous=true): clients without credentials get {Rules}. "
+        + "Fine for local development; set Gateway:Security:AllowAnonymous=false and configure API keys or JWT before exposing the gateway.",
+        string.Join(", ", gateway.Security.AnonymousAccess ?? ["*:*:*"]));
+}
 #pragma warning restore CA1848
 await app.RunAsync();

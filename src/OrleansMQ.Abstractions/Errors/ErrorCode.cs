@@ -15,7 +15,7 @@ public enum ErrorCode
     MessageTooLarge = 4,
     /// <summary>The partition backlog is at its configured limit; publish later.</summary>
     BacklogFull = 5,
-    /// <summary>The caller is not allowed to perform the operation.</summary>
+    /// <summary>The caller presented no credentials, or invalid or expired ones (HTTP 401).</summary>
     Unauthorized = 6,
     /// <summary>An argument is out of range or malformed.</summary>
     InvalidArgument = 7,
@@ -35,4 +35,8 @@ public enum ErrorCode
     Unroutable = 14,
     /// <summary>A request got no reply within its timeout.</summary>
     RequestTimeout = 15,
+    /// <summary>The caller is authenticated but its access rules do not allow the operation on that resource (HTTP 403).</summary>
+    Forbidden = 16,
+    /// <summary>A connection or subscription limit was reached; the message names the limit and its setting.</summary>
+    LimitExceeded = 17,
 }

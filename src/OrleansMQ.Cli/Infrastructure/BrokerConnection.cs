@@ -57,6 +57,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
         services.AddOrleansClient(client =>
         {
             client.UseStaticClustering(endpoints);
+            client.UseOrleansMQTls(settings.Tls);
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = settings.ClusterId;

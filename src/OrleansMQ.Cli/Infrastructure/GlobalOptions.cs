@@ -50,5 +50,34 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
-    public static IEnumerable<Option> All => [Host, Gateway, ClusterId, ConnectTimeout, Output, Verbose];
+    public static readonly Option<string> TlsCertificate = new("--tls-cert")
+    {
+        Description = "Connect over mutual TLS with this client certificate: a .pfx/.p12 file, or a PEM certificate (with --tls-key). The silos must use TLS (silo-host Orleans:Tls).",
+        HelpName = "file",
+        Recursive = true,
+    };
+
+    public static readonly Option<string> TlsKey = new("--tls-key")
+    {
+        Description = "The PEM private key of --tls-cert.",
+        HelpName = "file",
+        Recursive = true,
+    };
+
+    public static readonly Option<string> TlsPassword = new("--tls-password")
+    {
+        Description = "The password of --tls-cert (PKCS#12) or of --tls-key (encrypted PEM). Or set OMQ_TLS_PASSWORD.",
+        HelpName = "password",
+        Recursive = true,
+    };
+
+    public static readonly Option<string[]> TlsTrust = new("--tls-trust")
+    {
+        Description = "Accept a silo certificate with this SHA-256 thumbprint even if the system does not trust it (self-signed); repeatable.",
+        HelpName = "sha256",
+        AllowMultipleArgumentsPerToken = false,
+        Recursive = true,
+    };
+
+    public static IEnumerable<Option> All => [Host, Gateway, ClusterId, ConnectTimeout, Output, Verbose, TlsCertificate, TlsKey, TlsPassword, TlsTrust];
 }

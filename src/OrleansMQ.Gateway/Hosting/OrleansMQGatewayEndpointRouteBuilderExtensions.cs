@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
 using OrleansMQ.Gateway.Http;
+using OrleansMQ.Gateway.Security;
 using OrleansMQ.Gateway.Stomp;
 using OrleansMQ.Gateway.Stomp.Transport;
 using OrleansMQ.Gateway.WebSockets;
@@ -23,6 +24,8 @@ public static class OrleansMQGatewayEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         if (endpoints is IApplicationBuilder app)
         {
+            // First, so a refused request is answered before the error middleware buffers a chunked body.
+            app.UseMiddleware<GatewayAuthenticationMiddleware>();
             app.UseMiddleware<GatewayErrorMiddleware>();
             app.UseWebSockets();
         }

@@ -1,4 +1,5 @@
 using System.Net;
+using OrleansMQ.Gateway.Security;
 
 namespace OrleansMQ.Gateway;
 
@@ -7,7 +8,7 @@ namespace OrleansMQ.Gateway;
 /// </summary>
 public sealed class OrleansMQGatewayOptions
 {
-    /// <summary>The address Kestrel listens on. Default 127.0.0.1 (loopback only, since the gateway has no authentication yet).</summary>
+    /// <summary>The address Kestrel listens on. Default 127.0.0.1 (loopback only); before listening elsewhere, turn anonymous access off and configure <see cref="Tls"/>.</summary>
     public string BindAddress { get; set; } = "127.0.0.1";
 
     /// <summary>HTTP port (REST, OpenAPI document, STOMP over WebSocket at <c>/stomp</c>). Default 8080; 0 = let the app configure Kestrel's HTTP endpoints itself.</summary>
@@ -47,6 +48,15 @@ public sealed class OrleansMQGatewayOptions
     /// <summary>Settings of the plain WebSocket streaming consume protocol (<c>…/stream</c>).</summary>
     public WebSocketStreamOptions WebSocketStream { get; set; } = new();
 
+    /// <summary>Authentication (API keys, JWT) and access rules (section <c>Gateway:Security</c>).</summary>
+    public GatewaySecurityOptions Security { get; set; } = new();
+
+    /// <summary>Connection, subscription and slow-client limits (section <c>Gateway:Limits</c>).</summary>
+    public GatewayLimitsOptions Limits { get; set; } = new();
+
+    /// <summary>TLS for the HTTP and STOMP listeners (section <c>Gateway:Tls</c>); off unless a certificate is configured.</summary>
+    public GatewayTlsOptions Tls { get; set; } = new();
+
     internal IPAddress ParsedBindAddress => IPAddress.Parse(BindAddress);
 }
 
@@ -76,6 +86,12 @@ public sealed class StompOptions
 
     /// <summary>A connection that has not sent CONNECT within this time is closed. Default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A frame must be complete within this time of its first byte, or the connection is closed (a client trickling a
+    /// frame byte by byte cannot hold a connection and its buffer). Default 30 s.
+    /// </summary>
+    public TimeSpan FrameTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Credit of a STOMP subscription (unacknowledged MESSAGE frames in flight) unless the SUBSCRIBE frame sets <c>prefetch-count</c>. Default 100.</summary>
     public int DefaultPrefetch { get; set; } = 100;

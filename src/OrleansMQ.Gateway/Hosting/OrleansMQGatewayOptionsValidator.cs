@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using OrleansMQ.Gateway.Security;
 
 namespace OrleansMQ.Gateway;
 
@@ -38,6 +39,7 @@ internal sealed class OrleansMQGatewayOptionsValidator : IValidateOptions<Orlean
             Check(stomp.MinHeartbeat >= TimeSpan.FromMilliseconds(100), $"Gateway:Stomp:MinHeartbeat {stomp.MinHeartbeat} must be ≥ 100 ms.");
             Check(stomp.HeartbeatTolerance is >= 1.0 and <= 10.0, $"Gateway:Stomp:HeartbeatTolerance {stomp.HeartbeatTolerance} must be 1–10.");
             Check(stomp.ConnectTimeout >= TimeSpan.FromMilliseconds(100), $"Gateway:Stomp:ConnectTimeout {stomp.ConnectTimeout} must be ≥ 100 ms.");
+            Check(stomp.FrameTimeout >= TimeSpan.FromMilliseconds(100), $"Gateway:Stomp:FrameTimeout {stomp.FrameTimeout} must be ≥ 100 ms.");
             Check(stomp.DefaultPrefetch is >= 1 and <= 10_000, $"Gateway:Stomp:DefaultPrefetch {stomp.DefaultPrefetch} must be 1–10000.");
             Check(stomp.MaxSubscriptionsPerConnection >= 1, $"Gateway:Stomp:MaxSubscriptionsPerConnection {stomp.MaxSubscriptionsPerConnection} must be ≥ 1.");
             Check(stomp.MaxTransactionsPerConnection >= 1, $"Gateway:Stomp:MaxTransactionsPerConnection {stomp.MaxTransactionsPerConnection} must be ≥ 1.");
@@ -56,6 +58,27 @@ internal sealed class OrleansMQGatewayOptionsValidator : IValidateOptions<Orlean
             Check(stream.MaxBatch is >= 1 and <= 10_000, $"Gateway:WebSocketStream:MaxBatch {stream.MaxBatch} must be 1–10000.");
         }
 
+        ValidateSecurity(options.Security, errors);
+        var limits = options.Limits;
+        if (limits is null)
+        {
+            errors.Add("Gateway:Limits must be set.");
+        }
+        else
+        {
+            Check(limits.MaxConnections >= 1, $"Gateway:Limits:MaxConnections {limits.MaxConnections} must be ≥ 1.");
+            Check(limits.MaxConnectionsPerPrincipal >= 1, $"Gateway:Limits:MaxConnectionsPerPrincipal {limits.MaxConnectionsPerPrincipal} must be ≥ 1.");
+            Check(limits.MaxSubscriptionsPerPrincipal >= 1, $"Gateway:Limits:MaxSubscriptionsPerPrincipal {limits.MaxSubscriptionsPerPrincipal} must be ≥ 1.");
+            Check(limits.RequestHeadersTimeout >= TimeSpan.FromSeconds(1), $"Gateway:Limits:RequestHeadersTimeout {limits.RequestHeadersTimeout} must be ≥ 1 s.");
+            Check(limits.MinRequestBodyBytesPerSecond >= 0, $"Gateway:Limits:MinRequestBodyBytesPerSecond {limits.MinRequestBodyBytesPerSecond} must be ≥ 0 (0 = off).");
+            Check(limits.KeepAliveTimeout >= TimeSpan.FromSeconds(1), $"Gateway:Limits:KeepAliveTimeout {limits.KeepAliveTimeout} must be ≥ 1 s.");
+        }
+
+        if (options.Tls is { Enabled: true } tls && !File.Exists(tls.CertificatePath))
+        {
+            errors.Add($"Gateway:Tls:CertificatePath '{tls.CertificatePath}' does not exist.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
 
         void Check(bool ok, string error)
@@ -64,6 +87,66 @@ internal sealed class OrleansMQGatewayOptionsValidator : IValidateOptions<Orlean
             {
                 errors.Add(error);
             }
+        }
+    }
+
+    private static void ValidateSecurity(GatewaySecurityOptions? security, List<string> errors)
+    {
+        if (security is null)
+        {
+            errors.Add("Gateway:Security must be set.");
+            return;
+        }
+
+        var rules = new List<(string Where, string Rule)>();
+        rules.AddRange((security.AnonymousAccess ?? []).Select(r => ("Gateway:Security:AnonymousAccess", r)));
+        foreach (var (role, roleRules) in security.Roles)
+        {
+            rules.AddRange(roleRules.Select(r => ($"Gateway:Security:Roles:{role}", r)));
+        }
+
+        var principals = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < security.ApiKeys.Count; i++)
+        {
+            var key = security.ApiKeys[i];
+            if (key.Key is not { Length: >= 16 })
+            {
+                errors.Add($"Gateway:Security:ApiKeys:{i}:Key must be at least 16 characters.");
+            }
+
+            if (string.IsNullOrWhiteSpace(key.Principal))
+            {
+                errors.Add($"Gateway:Security:ApiKeys:{i}:Principal must be set.");
+            }
+
+            if (security.ApiKeys.Take(i).Any(other => other.Key == key.Key))
+            {
+                errors.Add($"Gateway:Security:ApiKeys:{i}:Key is configured twice.");
+            }
+
+            rules.AddRange(key.Access.Select(r => ($"Gateway:Security:ApiKeys:{i}:Access", r)));
+        }
+
+        foreach (var (where, rule) in rules)
+        {
+            try
+            {
+                AccessRule.Parse(rule);
+            }
+            catch (FormatException ex)
+            {
+                errors.Add($"{where}: {ex.Message}");
+            }
+        }
+
+        var jwt = security.Jwt;
+        if (jwt is null)
+        {
+            errors.Add("Gateway:Security:Jwt must be set.");
+        }
+        else if (jwt.SigningKey is { Length: > 0 } signingKey && System.Text.Encoding.UTF8.GetByteCount(signingKey) < 32)
+        {
+            errors.Add("Gateway:Security:Jwt:SigningKey must be at least 32 bytes (HMAC-SHA256).");
         }
     }
 }

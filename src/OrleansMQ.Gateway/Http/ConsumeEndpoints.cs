@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using OrleansMQ.Client;
 using OrleansMQ.Gateway.Http.Contracts;
+using OrleansMQ.Gateway.Security;
 using OrleansMQ.Gateway.Http.Pull;
 
 namespace OrleansMQ.Gateway.Http;
@@ -20,24 +21,24 @@ internal static class ConsumeEndpoints
 
     public static void Map(RouteGroupBuilder topics, RouteGroupBuilder queues)
     {
-        topics.MapPost("/{topic}/subscriptions/{subscription}/receive", ReceiveAsync).WithName("Receive")
+        topics.MapPost("/{topic}/subscriptions/{subscription}/receive", ReceiveAsync).Requires(GatewayAction.Consume, GatewayResourceKind.Topic).WithName("Receive")
             .WithSummary("Long-polls for deliveries (max = most to return, wait = how long to wait for the first, e.g. 5s or 500ms).")
             .Produces<ReceiveResponse>().ProducesGatewayProblems();
-        topics.MapPost("/{topic}/subscriptions/{subscription}/ack", AckAsync).WithName("Ack")
+        topics.MapPost("/{topic}/subscriptions/{subscription}/ack", AckAsync).Requires(GatewayAction.Consume, GatewayResourceKind.Topic).WithName("Ack")
             .WithSummary("Acknowledges deliveries by id.").Produces(StatusCodes.Status204NoContent).ProducesGatewayProblems().ProducesProblem(StatusCodes.Status410Gone);
-        topics.MapPost("/{topic}/subscriptions/{subscription}/nack", NackAsync).WithName("Nack")
+        topics.MapPost("/{topic}/subscriptions/{subscription}/nack", NackAsync).Requires(GatewayAction.Consume, GatewayResourceKind.Topic).WithName("Nack")
             .WithSummary("Negatively acknowledges deliveries: redelivered after the backoff, dead-lettered after max deliveries.")
             .Produces(StatusCodes.Status204NoContent).ProducesGatewayProblems().ProducesProblem(StatusCodes.Status410Gone);
 
         queues.MapPost("/{queue}/receive", (string queue, int? max, string? wait, string? encoding, string? consumer, HttpContext context, PullSessions sessions, IOptions<OrleansMQGatewayOptions> options) =>
                 ReceiveAsync(queue, IOrleansMQAdmin.QueueSubscription, max, wait, encoding, consumer, context, sessions, options))
-            .WithName("ReceiveFromQueue").WithSummary("Long-polls a queue for deliveries.").Produces<ReceiveResponse>().ProducesGatewayProblems();
+            .Requires(GatewayAction.Consume, GatewayResourceKind.Queue).WithName("ReceiveFromQueue").WithSummary("Long-polls a queue for deliveries.").Produces<ReceiveResponse>().ProducesGatewayProblems();
         queues.MapPost("/{queue}/ack", (string queue, AckRequest request, string? consumer, HttpContext context, PullSessions sessions) =>
                 AckAsync(queue, IOrleansMQAdmin.QueueSubscription, request, consumer, context, sessions))
-            .WithName("AckQueue").WithSummary("Acknowledges queue deliveries by id.").Produces(StatusCodes.Status204NoContent).ProducesGatewayProblems();
+            .Requires(GatewayAction.Consume, GatewayResourceKind.Queue).WithName("AckQueue").WithSummary("Acknowledges queue deliveries by id.").Produces(StatusCodes.Status204NoContent).ProducesGatewayProblems();
         queues.MapPost("/{queue}/nack", (string queue, NackRequest request, string? consumer, HttpContext context, PullSessions sessions) =>
                 NackAsync(queue, IOrleansMQAdmin.QueueSubscription, request, consumer, context, sessions))
-            .WithName("NackQueue").WithSummary("Negatively acknowledges queue deliveries by id.").Produces(StatusCodes.Status204NoContent).ProducesGatewayProblems();
+            .Requires(GatewayAction.Consume, GatewayResourceKind.Queue).WithName("NackQueue").WithSummary("Negatively acknowledges queue deliveries by id.").Produces(StatusCodes.Status204NoContent).ProducesGatewayProblems();
     }
 
     private static async Task<ReceiveResponse> ReceiveAsync(string topic, string subscription, int? max, string? wait, string? encoding, string? consumer,

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using OrleansMQ.Client;
 using OrleansMQ.Gateway.Http.Contracts;
+using OrleansMQ.Gateway.Security;
 using OrleansMQ.Grains;
 
 namespace OrleansMQ.Gateway.Http;
@@ -14,17 +15,17 @@ internal static class DeadLetterEndpoints
 
     public static void Map(RouteGroupBuilder topics, RouteGroupBuilder queues)
     {
-        topics.MapGet("/{topic}/subscriptions/{subscription}/dlq", BrowseAsync).WithName("BrowseDeadLetters")
+        topics.MapGet("/{topic}/subscriptions/{subscription}/dlq", BrowseAsync).Requires(GatewayAction.Admin, GatewayResourceKind.Topic).WithName("BrowseDeadLetters")
             .WithSummary("Reads dead-lettered messages from offset 'from' (default: the oldest retained), at most 'max' (default 100).")
             .Produces<DeadLetterPage>().ProducesGatewayProblems();
-        topics.MapPost("/{topic}/subscriptions/{subscription}/redrive", RedriveAsync).WithName("Redrive")
+        topics.MapPost("/{topic}/subscriptions/{subscription}/redrive", RedriveAsync).Requires(GatewayAction.Admin, GatewayResourceKind.Topic).WithName("Redrive")
             .WithSummary("Moves up to 'max' dead-lettered messages back to the topic (at-least-once).").Produces<RedriveResponse>().ProducesGatewayProblems();
         queues.MapGet("/{queue}/dlq", (string queue, long? from, int? max, string? encoding, IOrleansMQClient client, IGrainFactory grains, CancellationToken ct) =>
                 BrowseAsync(queue, IOrleansMQAdmin.QueueSubscription, from, max, encoding, client, grains, ct))
-            .WithName("BrowseQueueDeadLetters").WithSummary("Reads a queue's dead-lettered messages.").Produces<DeadLetterPage>().ProducesGatewayProblems();
+            .Requires(GatewayAction.Admin, GatewayResourceKind.Queue).WithName("BrowseQueueDeadLetters").WithSummary("Reads a queue's dead-lettered messages.").Produces<DeadLetterPage>().ProducesGatewayProblems();
         queues.MapPost("/{queue}/redrive", (string queue, int? max, IOrleansMQClient client, CancellationToken ct) =>
                 RedriveAsync(queue, IOrleansMQAdmin.QueueSubscription, max, client, ct))
-            .WithName("RedriveQueue").WithSummary("Moves a queue's dead-lettered messages back to it.").Produces<RedriveResponse>().ProducesGatewayProblems();
+            .Requires(GatewayAction.Admin, GatewayResourceKind.Queue).WithName("RedriveQueue").WithSummary("Moves a queue's dead-lettered messages back to it.").Produces<RedriveResponse>().ProducesGatewayProblems();
     }
 
     private static async Task<DeadLetterPage> BrowseAsync(string topic, string subscription, long? from, int? max, string? encoding,

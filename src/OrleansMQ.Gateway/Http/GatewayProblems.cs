@@ -17,7 +17,9 @@ internal static class GatewayProblems
         ErrorCode.MessageTooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorCode.HeadersTooLarge => StatusCodes.Status400BadRequest,
         ErrorCode.BacklogFull => StatusCodes.Status429TooManyRequests,
-        ErrorCode.Unauthorized => StatusCodes.Status403Forbidden,
+        ErrorCode.Unauthorized => StatusCodes.Status401Unauthorized,
+        ErrorCode.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCode.LimitExceeded => StatusCodes.Status429TooManyRequests,
         ErrorCode.UnknownDelivery => StatusCodes.Status404NotFound,
         ErrorCode.DeliveryExpired => StatusCodes.Status410Gone,
         ErrorCode.ConsumerBusy => StatusCodes.Status409Conflict,
@@ -36,6 +38,10 @@ internal static class GatewayProblems
         if (code == ErrorCode.BacklogFull)
         {
             context.Response.Headers.RetryAfter = "1";
+        }
+        else if (code == ErrorCode.Unauthorized)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer, ApiKey";
         }
 
         var all = new Dictionary<string, object?>(extensions ?? new Dictionary<string, object?>()) { ["code"] = code.ToString() };
@@ -56,6 +62,9 @@ internal static class GatewayProblems
         ErrorCode.ConsumerBusy => "Consumer busy",
         ErrorCode.Unroutable => "Unroutable",
         ErrorCode.RequestTimeout => "Request timeout",
+        ErrorCode.Unauthorized => "Unauthorized",
+        ErrorCode.Forbidden => "Forbidden",
+        ErrorCode.LimitExceeded => "Limit exceeded",
         _ => code.ToString(),
     };
 }

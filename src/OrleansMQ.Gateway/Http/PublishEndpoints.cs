@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using OrleansMQ.Gateway.Http.Contracts;
+using OrleansMQ.Gateway.Security;
 using OrleansMQ.Gateway.Publishing;
 
 namespace OrleansMQ.Gateway.Http;
@@ -12,16 +13,16 @@ internal static class PublishEndpoints
 {
     public static void Map(RouteGroupBuilder topics, RouteGroupBuilder queues, RouteGroupBuilder exchanges)
     {
-        topics.MapPost("/{topic}/messages", PublishAsync).WithName("PublishToTopic")
+        topics.MapPost("/{topic}/messages", PublishAsync).Requires(GatewayAction.Produce, GatewayResourceKind.Topic).WithName("PublishToTopic")
             .WithSummary("Publishes one message; answers once it is durable.").Produces<PublishResponse>().ProducesGatewayProblems();
-        topics.MapPost("/{topic}/messages/batch", PublishBatchAsync).WithName("PublishBatchToTopic")
+        topics.MapPost("/{topic}/messages/batch", PublishBatchAsync).Requires(GatewayAction.Produce, GatewayResourceKind.Topic).WithName("PublishBatchToTopic")
             .WithSummary("Publishes several messages in one append per partition; receipts in request order.").Produces<PublishBatchResponse>().ProducesGatewayProblems();
         queues.MapPost("/{queue}/messages", (string queue, PublishRequest request, GatewayProducers producers, CancellationToken ct) => PublishAsync(queue, request, producers, ct))
-            .WithName("PublishToQueue").WithSummary("Publishes one message to a queue.").Produces<PublishResponse>().ProducesGatewayProblems();
+            .Requires(GatewayAction.Produce, GatewayResourceKind.Queue).WithName("PublishToQueue").WithSummary("Publishes one message to a queue.").Produces<PublishResponse>().ProducesGatewayProblems();
         queues.MapPost("/{queue}/messages/batch", (string queue, PublishBatchRequest request, GatewayProducers producers, IOptions<OrleansMQGatewayOptions> options, CancellationToken ct) =>
                 PublishBatchAsync(queue, request, producers, options, ct))
-            .WithName("PublishBatchToQueue").WithSummary("Publishes several messages to a queue.").Produces<PublishBatchResponse>().ProducesGatewayProblems();
-        exchanges.MapPost("/{exchange}/messages", PublishToExchangeAsync).WithName("PublishToExchange")
+            .Requires(GatewayAction.Produce, GatewayResourceKind.Queue).WithName("PublishBatchToQueue").WithSummary("Publishes several messages to a queue.").Produces<PublishBatchResponse>().ProducesGatewayProblems();
+        exchanges.MapPost("/{exchange}/messages", PublishToExchangeAsync).Requires(GatewayAction.Produce, GatewayResourceKind.Exchange).WithName("PublishToExchange")
             .WithSummary("Publishes one message through an exchange with a routing key; answers once it is durable in every destination.")
             .Produces<RoutedPublishResponse>().ProducesGatewayProblems();
     }

@@ -1,10 +1,12 @@
 using System.Buffers;
 using System.Globalization;
 using System.Net.WebSockets;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Client;
 using OrleansMQ.Gateway.Publishing;
+using OrleansMQ.Gateway.Security;
 using OrleansMQ.Gateway.Stomp.Protocol;
 using OrleansMQ.Gateway.Stomp.Transport;
 
@@ -39,6 +41,7 @@ internal sealed partial class StompConnection
     private readonly IStompTransport _transport;
     private readonly IOrleansMQClient _client;
     private readonly GatewayProducers _producers;
+    private readonly StompSecurity _security;
     private readonly StompOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -57,14 +60,18 @@ internal sealed partial class StompConnection
     private long _lastReceived;
     private long _lastSent;
     private int _busy;
+    private long _frameStarted;
+    private ClaimsPrincipal? _principal;
+    private IDisposable? _connectionSlot;
     private TimeSpan _incomingHeartbeat;
     private TimeSpan _outgoingHeartbeat;
 
-    public StompConnection(IStompTransport transport, IOrleansMQClient client, GatewayProducers producers, StompOptions options, ILogger logger, TimeProvider time)
+    public StompConnection(IStompTransport transport, IOrleansMQClient client, GatewayProducers producers, StompSecurity security, StompOptions options, ILogger logger, TimeProvider time)
     {
         _transport = transport;
         _client = client;
         _producers = producers;
+        _security = security;
         _options = options;
         _logger = logger;
         _time = time;
@@ -81,6 +88,7 @@ internal sealed partial class StompConnection
         LogOpened(_logger, SessionId, _transport.Kind, _transport.RemoteEndPoint);
         using var link = CancellationTokenSource.CreateLinkedTokenSource(transportClosed, _closing.Token);
         var watch = WatchAsync(link.Token);
+        var frames = WatchFramesAsync(link.Token);
         Exception? error = null;
         try
         {
@@ -104,6 +112,7 @@ internal sealed partial class StompConnection
 
         await _closing.CancelAsync();
         await watch;
+        await frames;
         // Close first so the client is not kept waiting for the broker-side clean-up.
         await _transport.CloseAsync();
         await CleanUpAsync();
@@ -120,10 +129,12 @@ internal sealed partial class StompConnection
             var result = await input.ReadAsync(token);
             _lastReceived = _time.GetTimestamp();
             var buffer = result.Buffer;
+            var parsedAny = false;
             try
             {
                 while (_parser.TryParse(ref buffer, out var frame))
                 {
+                    parsedAny = true;
                     _current = frame;
                     Volatile.Write(ref _busy, 1);
                     try
@@ -145,6 +156,16 @@ internal sealed partial class StompConnection
             finally
             {
                 input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            // A frame's clock starts with its first byte and stops when it is complete (see WatchFramesAsync).
+            if (buffer.IsEmpty)
+            {
+                Volatile.Write(ref _frameStarted, 0);
+            }
+            else if (parsedAny || Volatile.Read(ref _frameStarted) == 0)
+            {
+                Volatile.Write(ref _frameStarted, _time.GetTimestamp());
             }
 
             if (result.IsCompleted)
@@ -233,6 +254,7 @@ internal sealed partial class StompConnection
             };
         }
 
+        await AuthenticateAsync(frame, token);
         var (canSend, wantsToReceive) = ParseHeartbeat(frame[StompHeaders.HeartBeat]);
         var floor = (long)_options.MinHeartbeat.TotalMilliseconds;
         // The server agrees to what the client offers, never more often than the floor.
@@ -251,6 +273,42 @@ internal sealed partial class StompConnection
         _connected.TrySetResult();
         LogConnected(_logger, SessionId, serverSends, serverExpects);
     }
+
+    /// <summary>
+    /// Who the client is: the credential of an <c>Authorization</c> header (<c>Bearer</c> or <c>ApiKey</c>) or of
+    /// <c>passcode</c> (an API key or a JWT; <c>login</c> is not checked); without either, whoever the transport
+    /// authenticated (a WebSocket upgrade's credentials), else anonymous. Then the session takes a connection slot.
+    /// </summary>
+    private async Task AuthenticateAsync(StompFrame frame, CancellationToken token)
+    {
+        var credential = frame[StompHeaders.Authorization] is { } authorization
+            ? StripScheme(authorization)
+            : frame[StompHeaders.Passcode];
+        var principal = string.IsNullOrEmpty(credential) && _security.TransportPrincipal?.Identity?.IsAuthenticated == true
+            ? _security.TransportPrincipal
+            : await _security.Authenticator.AuthenticateAsync(credential, token);
+        _security.Authorizer.RequireAuthenticated(principal);
+        _connectionSlot = _security.Limiter.OpenConnection(_security.Authorizer.PrincipalName(principal));
+        _principal = principal;
+    }
+
+    private static string StripScheme(string authorization)
+    {
+        var space = authorization.IndexOf(' ', StringComparison.Ordinal);
+        var scheme = space < 0 ? "" : authorization[..space];
+        return scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || scheme.Equals(GatewayAuthentication.ApiKeyScheme, StringComparison.OrdinalIgnoreCase)
+            ? authorization[(space + 1)..].Trim()
+            : throw new OrleansMQException(ErrorCode.Unauthorized, "The Authorization header must be 'Bearer <token>' or 'ApiKey <key>'.");
+    }
+
+    /// <summary>Throws Forbidden unless the session's principal may do <paramref name="action"/> on <paramref name="destination"/>.</summary>
+    private void Authorize(GatewayAction action, StompDestination destination) =>
+        _security.Authorizer.Authorize(_principal, action, destination.Kind switch
+        {
+            StompDestinationKind.Queue => GatewayResourceKind.Queue,
+            StompDestinationKind.Exchange => GatewayResourceKind.Exchange,
+            _ => GatewayResourceKind.Topic,
+        }, destination.Name);
 
     private static (long CanSend, long WantsToReceive) ParseHeartbeat(string? header)
     {
@@ -276,6 +334,8 @@ internal sealed partial class StompConnection
     private void Send(StompFrame frame)
     {
         var destination = StompDestination.Parse(Required(frame, StompHeaders.Destination));
+        // Checked before anything is handed to the producers: a denied SEND writes nothing.
+        Authorize(GatewayAction.Produce, destination);
         var message = ToMessage(frame);
         var publish = destination.Kind == StompDestinationKind.Exchange
             ? _producers.PublishToExchangeAsync(destination.Name, destination.RoutingKey, message)
@@ -316,10 +376,12 @@ internal sealed partial class StompConnection
 
         if (_subscriptions.Count >= _options.MaxSubscriptionsPerConnection)
         {
-            throw new StompProtocolException("too many subscriptions", $"A connection may have at most {_options.MaxSubscriptionsPerConnection} subscriptions.");
+            throw new OrleansMQException(ErrorCode.LimitExceeded,
+                $"This connection has {_subscriptions.Count} subscriptions; the limit is Gateway:Stomp:MaxSubscriptionsPerConnection={_options.MaxSubscriptionsPerConnection}.");
         }
 
         var destination = StompDestination.Parse(Required(frame, StompHeaders.Destination));
+        Authorize(GatewayAction.Consume, destination);
         var mode = frame[StompHeaders.Ack] switch
         {
             null or "auto" => StompAckMode.Auto,
@@ -334,14 +396,26 @@ internal sealed partial class StompConnection
             throw new StompProtocolException("invalid prefetch-count", $"prefetch-count '{Shorten(prefetchText)}' must be 1–10000.");
         }
 
+        var slot = _security.Limiter.OpenSubscription(_security.Authorizer.PrincipalName(_principal));
         var index = ++_nextSubscriptionIndex;
-        var (subscription, temporary) = await ResolveSubscriptionAsync(frame, destination, mode, index);
+        string subscription;
+        string? temporary;
+        try
+        {
+            (subscription, temporary) = await ResolveSubscriptionAsync(frame, destination, mode, index);
+        }
+        catch
+        {
+            slot.Dispose();
+            throw;
+        }
+
         var consumer = _client.CreateConsumer(destination.Name, subscription, new ConsumerOptions
         {
             Prefetch = prefetch,
             ConsumerId = $"stomp-{SessionId}-{index.ToString(CultureInfo.InvariantCulture)}",
         });
-        var sub = new StompSubscription(id, index, destination, mode, consumer, temporary);
+        var sub = new StompSubscription(id, index, destination, mode, consumer, temporary) { Slot = slot };
         _subscriptions.Add(id, sub);
         _subscriptionsByIndex.Add(index, sub);
         sub.Pump = PumpAsync(sub);
@@ -368,6 +442,8 @@ internal sealed partial class StompConnection
                 var topic = await admin.GetTopicAsync(destination.Name);
                 if (!topic.Subscriptions.TryGetValue(name, out var spec))
                 {
+                    // Creating a durable subscription leaves state behind, like PUT .../subscriptions/{name} over HTTP.
+                    Authorize(GatewayAction.Admin, destination);
                     spec = new SubscriptionSpec
                     {
                         Type = ParseType(frame[StompHeaders.SubscriptionType]) ?? (mode == StompAckMode.ClientIndividual ? SubscriptionType.Shared : SubscriptionType.Failover),
@@ -519,6 +595,7 @@ internal sealed partial class StompConnection
     {
         await sub.Stopping.CancelAsync();
         await sub.Pump;
+        sub.Slot?.Dispose();
         sub.Stopping.Dispose();
         _closingSubscriptions.Add(CloseAsync(sub));
     }
@@ -619,7 +696,7 @@ internal sealed partial class StompConnection
         // Validate now, so a bad destination fails the SEND and not the later COMMIT.
         if (frame.Command == StompCommands.Send)
         {
-            StompDestination.Parse(Required(frame, StompHeaders.Destination));
+            Authorize(GatewayAction.Produce, StompDestination.Parse(Required(frame, StompHeaders.Destination)));
         }
         else
         {
@@ -832,6 +909,29 @@ internal sealed partial class StompConnection
         }
     }
 
+    /// <summary>Closes a connection whose current frame is not complete within <see cref="StompOptions.FrameTimeout"/> of its first byte.</summary>
+    private async Task WatchFramesAsync(CancellationToken token)
+    {
+        var timeout = _options.FrameTimeout;
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(50, timeout.TotalMilliseconds / 4)), _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token))
+            {
+                var started = Volatile.Read(ref _frameStarted);
+                if (started != 0 && Volatile.Read(ref _busy) == 0 && _time.GetElapsedTime(started) > timeout)
+                {
+                    Fail(new StompProtocolException("frame timeout",
+                        $"A frame was not complete {timeout.TotalSeconds:0.#} s after its first byte (Gateway:Stomp:FrameTimeout)."));
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     private async Task SendErrorAsync(Exception error, StompFrame? frame)
     {
         var headers = new List<KeyValuePair<string, string>>();
@@ -891,6 +991,7 @@ internal sealed partial class StompConnection
         }
 
         await Task.WhenAll(_closingSubscriptions);
+        _connectionSlot?.Dispose();
     }
 
     private static bool IsTransportGone(Exception ex) =>

@@ -28,6 +28,9 @@ internal sealed class StompSubscription(string id, int index, StompDestination d
 
     public Task Pump { get; set; } = Task.CompletedTask;
 
+    /// <summary>The principal's subscription slot (see <c>GatewayConnectionLimiter</c>), released when the subscription stops.</summary>
+    public IDisposable? Slot { get; set; }
+
     /// <summary>Cancelled on UNSUBSCRIBE or disconnect.</summary>
     public CancellationTokenSource Stopping { get; } = new();
 

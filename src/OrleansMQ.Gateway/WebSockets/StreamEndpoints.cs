@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using OrleansMQ.Client;
 using OrleansMQ.Gateway.Http;
+using OrleansMQ.Gateway.Security;
 
 namespace OrleansMQ.Gateway.WebSockets;
 
@@ -17,12 +18,13 @@ internal static class StreamEndpoints
 {
     public static void Map(RouteGroupBuilder topics, RouteGroupBuilder queues)
     {
-        topics.MapGet("/{topic}/subscriptions/{subscription}/stream", StreamAsync).WithName("Stream")
+        topics.MapGet("/{topic}/subscriptions/{subscription}/stream", StreamAsync).Requires(GatewayAction.Consume, GatewayResourceKind.Topic).WithName("Stream")
             .WithSummary("WebSocket upgrade: a streaming consume session with credit-based flow control (JSON text frames).")
             .WithDescription(ProtocolDescription)
             .Produces(StatusCodes.Status101SwitchingProtocols).ProducesGatewayProblems();
         queues.MapGet("/{queue}/stream", (string queue, string? consumer, string? encoding, HttpContext context, StreamSessionFactory sessions) =>
                 StreamAsync(queue, IOrleansMQAdmin.QueueSubscription, consumer, encoding, context, sessions))
+            .Requires(GatewayAction.Consume, GatewayResourceKind.Queue)
             .WithName("StreamQueue")
             .WithSummary("WebSocket upgrade: a streaming consume session of a queue with credit-based flow control (JSON text frames).")
             .WithDescription(ProtocolDescription)

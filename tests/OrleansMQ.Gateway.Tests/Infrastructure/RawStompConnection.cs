@@ -12,7 +12,7 @@ namespace OrleansMQ.Gateway.Tests.Infrastructure;
 internal sealed class RawStompConnection : IAsyncDisposable
 {
     private readonly TcpClient _client = new(AddressFamily.InterNetwork);
-    private NetworkStream _stream = null!;
+    private Stream _stream = null!;
     private readonly List<byte> _buffer = [];
 
     public static async Task<RawStompConnection> OpenAsync(int port)
@@ -20,6 +20,17 @@ internal sealed class RawStompConnection : IAsyncDisposable
         var connection = new RawStompConnection();
         await connection._client.ConnectAsync(IPAddress.Loopback, port);
         connection._stream = connection._client.GetStream();
+        return connection;
+    }
+
+    /// <summary>STOMP over TLS: the server certificate is accepted only if <paramref name="validate"/> says so.</summary>
+    public static async Task<RawStompConnection> OpenTlsAsync(int port, Func<System.Security.Cryptography.X509Certificates.X509Certificate?, bool> validate)
+    {
+        var connection = new RawStompConnection();
+        await connection._client.ConnectAsync(IPAddress.Loopback, port);
+        var tls = new System.Net.Security.SslStream(connection._client.GetStream(), leaveInnerStreamOpen: false, (_, certificate, _, _) => validate(certificate));
+        await tls.AuthenticateAsClientAsync("127.0.0.1");
+        connection._stream = tls;
         return connection;
     }
 
@@ -34,6 +45,14 @@ internal sealed class RawStompConnection : IAsyncDisposable
         var connected = await ReadFrameAsync();
         Assert.True(connected?.Command == "CONNECTED", $"expected CONNECTED, got {connected}");
         return connected!;
+    }
+
+    /// <summary>CONNECT (1.2) with extra header lines (e.g. <c>passcode:...</c>); returns the server's answer (CONNECTED or ERROR), or null if it closed.</summary>
+    public async Task<RawFrame?> TryConnectAsync(params string[] headers)
+    {
+        var extra = string.Concat(headers.Select(h => h + "\n"));
+        await SendAsync($"CONNECT\naccept-version:1.2\nhost:omq\nheart-beat:0,0\n{extra}\n\0");
+        return await ReadFrameAsync(TimeSpan.FromSeconds(30));
     }
 
     /// <summary>The next frame (heart-beat EOLs skipped), or null when the server closed the connection.</summary>
@@ -133,7 +152,11 @@ internal sealed class RawStompConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Task.CompletedTask;
+        if (_stream is not null)
+        {
+            await _stream.DisposeAsync();
+        }
+
         _client.Dispose();
     }
 }

@@ -45,6 +45,26 @@ public sealed class RestApiTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task With_anonymous_access_on_a_request_without_credentials_is_served_but_a_bad_credential_is_401()
+    {
+        // silo-host's embedded appsettings.json allows anonymous callers; credentials that are present still must be valid.
+        var topic = await gateway.CreateTopicAsync(Unique.Name("anon"));
+        using var badKey = new HttpRequestMessage(HttpMethod.Post, $"topics/{topic}/messages") { Content = JsonContent.Create(new { text = "x" }) };
+        badKey.Headers.Add("X-Api-Key", "no-such-key-0123456789");
+        using var bearer = new HttpRequestMessage(HttpMethod.Post, $"topics/{topic}/messages") { Content = JsonContent.Create(new { text = "x" }) };
+        bearer.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "eyJhbGciOiJIUzI1NiJ9.e30.sig");
+
+        using var refusedKey = await Http.SendAsync(badKey);
+        using var refusedBearer = await Http.SendAsync(bearer);
+
+        await AssertProblemAsync(refusedKey, HttpStatusCode.Unauthorized, "Unauthorized");
+        Assert.Equal(HttpStatusCode.Unauthorized, refusedBearer.StatusCode);
+        Assert.Contains("Bearer tokens are not accepted", await refusedBearer.Content.ReadAsStringAsync());
+        using var anonymous = await Http.PostAsJsonAsync($"topics/{topic}/messages", new { text = "anonymous is fine here" });
+        anonymous.EnsureSuccessStatusCode();
+    }
+
+    [Fact]
     public async Task A_delivery_not_acked_within_the_ack_timeout_comes_back_and_the_stale_ack_is_410()
     {
         var queue = await gateway.CreateQueueAsync(Unique.Name("lease"), new { ackTimeoutMs = 500 });

@@ -3,6 +3,7 @@
 // assert on that line; any failure prints "FAIL: ..." to stderr and exits 1.
 //
 //   node stomp-scenarios.cjs <scenario> --transport tcp|ws --http PORT --stomp PORT [--topic T] [--queue Q] [--exchange E]
+//        [--login L] [--passcode P] [--authorization 'Bearer ...'] [--tls-ca cert.pem]   (credentials in CONNECT; wss:// pinned to a CA)
 'use strict';
 
 const { Client } = require('@stomp/stompjs');
@@ -30,9 +31,23 @@ function fail(message) {
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 
 function factory() {
+  if (args.transport === 'ws' && args['tls-ca']) {
+    // wss:// that trusts only the given (self-signed) certificate.
+    const ca = require('fs').readFileSync(args['tls-ca']);
+    return () => new WebSocket(`wss://127.0.0.1:${args.http}/stomp`, ['v12.stomp'], { ca });
+  }
   return args.transport === 'ws'
     ? () => new WebSocket(`ws://127.0.0.1:${args.http}/stomp`, ['v12.stomp'])
     : () => new TCPWrapper('127.0.0.1', Number(args.stomp));
+}
+
+/** CONNECT headers: credentials only when the test gives them. */
+function connectHeaders() {
+  const headers = { host: 'omq' };
+  if (args.login) headers.login = args.login;
+  if (args.passcode) headers.passcode = args.passcode;
+  if (args.authorization) headers.Authorization = args.authorization;
+  return headers;
 }
 
 /** Connects and resolves with the client; records ERROR frames and closes on it. */
@@ -40,7 +55,7 @@ function connect(options = {}) {
   return new Promise((resolve, reject) => {
     const client = new Client({
       webSocketFactory: factory(),
-      connectHeaders: { host: 'omq', login: 'guest', passcode: 'guest' },
+      connectHeaders: connectHeaders(),
       reconnectDelay: 0,
       heartbeatIncoming: options.heartbeatIncoming ?? 0,
       heartbeatOutgoing: options.heartbeatOutgoing ?? 0,
@@ -52,7 +67,9 @@ function connect(options = {}) {
     });
     client.onStompError = frame => {
       client.errors.push({ ...frame.headers, body: frame.body });
-      reject(new Error(`ERROR frame: ${frame.headers.message}`));
+      const error = new Error(`ERROR frame: ${frame.headers.message}`);
+      error.frame = { ...frame.headers, body: frame.body };
+      reject(error);
     };
     client.onConnect = frame => {
       client.connectedHeaders = frame.headers;
@@ -222,6 +239,29 @@ const scenarios = {
     const error = await errored;
     const close = await Promise.race([client.closed.then(() => true), sleep(5000).then(() => false)]);
     return { error, closedAfterError: close };
+  },
+
+  // One operation with the given credentials: connect, then (--op send|subscribe) on --destination, with a receipt.
+  // Reports whether CONNECT succeeded, the ERROR frame if any, and whether the receipt came.
+  async probe() {
+    let client;
+    try {
+      client = await connect();
+    } catch (err) {
+      if (!err.frame) throw err;
+      return { connected: false, error: err.frame };
+    }
+    const result = { connected: true, principalSession: client.connectedHeaders.session };
+    if (args.op) {
+      const errored = new Promise(resolve => { client.onStompError = frame => resolve({ error: { ...frame.headers, body: frame.body } }); });
+      const receipted = withReceipt(client, receipt => {
+        if (args.op === 'send') client.publish({ destination: args.destination, body: args.body ?? 'probe', headers: receipt });
+        else client.subscribe(args.destination, () => {}, receipt);
+      }).then(() => ({ receipt: true }));
+      Object.assign(result, await Promise.race([errored, receipted]));
+    }
+    if (!result.error) await client.deactivate();
+    return result;
   },
 };
 

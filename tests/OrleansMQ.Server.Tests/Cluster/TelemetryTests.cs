@@ -101,11 +101,13 @@ public sealed class TelemetryTests(SharedClusterFixture fixture)
         listener.Start();
 
         await Broker.Client.Admin.CreateTopicAsync(topic);
-        await Broker.Client.Admin.CreateSubscriptionAsync(topic, "s", new SubscriptionSpec { Type = SubscriptionType.Shared, Start = StartPosition.Earliest });
         await using (var producer = Broker.Client.CreateProducer(topic))
         {
             await producer.PublishBatchAsync(Enumerable.Range(0, 5).Select(i => Message.FromText($"old{i}")));
         }
+
+        // Created after the backlog was written, so no append notification carried those messages to its cursor.
+        await Broker.Client.Admin.CreateSubscriptionAsync(topic, "s", new SubscriptionSpec { Type = SubscriptionType.Shared, Start = StartPosition.Earliest });
 
         await using var consumer = Broker.Client.CreateConsumer(topic, "s");
         await using var e = consumer.ConsumeAsync().GetAsyncEnumerator();

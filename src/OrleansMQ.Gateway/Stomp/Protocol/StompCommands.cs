@@ -29,6 +29,9 @@ internal static class StompHeaders
     public const string AcceptVersion = "accept-version";
     public const string Version = "version";
     public const string Host = "host";
+    public const string Login = "login";
+    public const string Passcode = "passcode";
+    public const string Authorization = "Authorization";
     public const string HeartBeat = "heart-beat";
     public const string Session = "session";
     public const string Server = "server";

@@ -27,6 +27,6 @@ internal static class StompWebSocketEndpoint
         using var socket = await context.WebSockets.AcceptWebSocketAsync(SubProtocol);
         var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
         var transport = new WebSocketStompTransport(socket, remote, (long)sessions.Options.MaxFrameBytes * 2);
-        await sessions.RunAsync(transport, context.RequestAborted);
+        await sessions.RunAsync(transport, context.RequestAborted, context.User);
     }
 }
