@@ -20,45 +20,50 @@ public static class Program
             return 2;
         }
 
-        var target = FuzzTargets.Create(args[0]);
-        try
+        if (args.Length > 1 && args[1] is "--replay" or "--write-seeds")
         {
-            if (args.Length > 1 && args[1] == "--replay")
+            var target = FuzzTargets.Create(args[0]);
+            try
             {
-                return Replay(target, args[2..]);
+                return args[1] == "--replay" ? Replay(target, args[2..]) : WriteSeeds(target, args[2]);
             }
-
-            if (args.Length > 2 && args[1] == "--write-seeds")
+            finally
             {
-                Directory.CreateDirectory(args[2]);
-                foreach (var (name, bytes) in SeedCorpus.For(target.Name))
-                {
-                    File.WriteAllBytes(Path.Combine(args[2], name), bytes);
-                }
-
-                return 0;
+                (target as IDisposable)?.Dispose();
             }
-
-            // Persistent mode: one process runs many inputs. An exception the target does not expect escapes and
-            // SharpFuzz reports it to afl-fuzz as a crash.
-            Fuzzer.Run(stream =>
-            {
-                using var buffer = new MemoryStream();
-                stream.CopyTo(buffer);
-                try
-                {
-                    target.Run(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
-                }
-                catch (Exception ex) when (target.IsExpected(ex))
-                {
-                }
-            });
-            return 0;
         }
-        finally
+
+        // Persistent mode: one process runs many inputs. An exception the target does not expect escapes and SharpFuzz
+        // reports it to afl-fuzz as a crash. The target is created on the first input: instrumented code (the broker
+        // assemblies) must not run before Fuzzer.Run has set up the coverage map.
+        var name = args[0];
+        IFuzzTarget? fuzzed = null;
+        Fuzzer.Run(stream =>
         {
-            (target as IDisposable)?.Dispose();
+            fuzzed ??= FuzzTargets.Create(name);
+            using var buffer = new MemoryStream();
+            stream.CopyTo(buffer);
+            try
+            {
+                fuzzed.Run(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+            }
+            catch (Exception ex) when (fuzzed.IsExpected(ex))
+            {
+            }
+        });
+        (fuzzed as IDisposable)?.Dispose();
+        return 0;
+    }
+
+    private static int WriteSeeds(IFuzzTarget target, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var (name, bytes) in SeedCorpus.For(target.Name))
+        {
+            File.WriteAllBytes(Path.Combine(directory, name), bytes);
         }
+
+        return 0;
     }
 
     private static int Replay(IFuzzTarget target, string[] paths)
