@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of one decoder with SharpFuzz + afl-fuzz (AFL++).
 #
-#   scripts/fuzz.sh <target> [seconds]      targets: log-record, segment, stomp-frame, stomp-header (default 300 s)
+#   scripts/fuzz.sh <target> [seconds]      targets: log-record, segment, stomp-frame, stomp-header, filter (default 300 s)
 #
 # Installs what it needs: Debian's afl++ (apt-get, as root or through sudo) and the SharpFuzz.CommandLine 2.3.0 tool
 # (into .tools/sharpfuzz). Publishes tests/OrleansMQ.Fuzz into .tools/fuzz/<target>/bin, instruments the broker
@@ -13,7 +13,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly repo_root="$PWD"
-readonly target="${1:?usage: scripts/fuzz.sh <log-record|segment|stomp-frame|stomp-header> [seconds]}"
+readonly target="${1:?usage: scripts/fuzz.sh <log-record|segment|stomp-frame|stomp-header|filter> [seconds]}"
 readonly seconds="${2:-300}"
 readonly sharpfuzz_version="2.3.0"
 readonly work="$repo_root/.tools/fuzz/$target"

@@ -16,6 +16,7 @@ internal static class SeedCorpus
         SegmentTarget.TargetName => Segments(),
         StompFrameTarget.TargetName => StompFrames().Select((f, i) => ($"frame-{i}", Encoding.UTF8.GetBytes(f))),
         StompHeaderTarget.TargetName => StompHeaders().Select((h, i) => ($"header-{i}", Encoding.UTF8.GetBytes(h))),
+        FilterTarget.TargetName => Filters().Select((f, i) => ($"filter-{i}", Encoding.UTF8.GetBytes(f))),
         _ => throw new ArgumentException($"Unknown fuzz target '{target}'.", nameof(target)),
     };
 
@@ -68,6 +69,16 @@ internal static class SeedCorpus
         yield return "\u0020\n\n\r\nDISCONNECT\nreceipt:bye\n\n\0";
         yield return "\u0005SEND\ndestination:/queue/b\ncontent-length:3\n\na\0b\0";
     }
+
+    private static IEnumerable<string> Filters() =>
+    [
+        "body.amount > 100 && headers.currency == 'EUR'",
+        "!(key == 'order-1') || content_type != null",
+        "headers.vip",
+        "body.items.2.a == null && body.n.m == true && headers.n >= 1e300",
+        "(((body.region == 'eu')))",
+        "headers.currency < -1.5e3 || key <= 'z' && body.amount != 'x\\'y'",
+    ];
 
     private static IEnumerable<string> StompHeaders() =>
         ["destination", "/queue/orders", "a\\cb\\nc\\rd\\\\e", "ünïcødé value", "", "trailing\\", "bad\\t"];

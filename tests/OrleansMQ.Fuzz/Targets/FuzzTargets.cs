@@ -4,7 +4,7 @@ namespace OrleansMQ.Fuzz.Targets;
 internal static class FuzzTargets
 {
     /// <summary>The target names, in a stable order.</summary>
-    public static IReadOnlyList<string> Names { get; } = [LogRecordTarget.TargetName, SegmentTarget.TargetName, StompFrameTarget.TargetName, StompHeaderTarget.TargetName];
+    public static IReadOnlyList<string> Names { get; } = [LogRecordTarget.TargetName, SegmentTarget.TargetName, StompFrameTarget.TargetName, StompHeaderTarget.TargetName, FilterTarget.TargetName];
 
     /// <summary>Creates the target called <paramref name="name"/>.</summary>
     public static IFuzzTarget Create(string name) => name switch
@@ -13,6 +13,7 @@ internal static class FuzzTargets
         SegmentTarget.TargetName => new SegmentTarget(),
         StompFrameTarget.TargetName => new StompFrameTarget(),
         StompHeaderTarget.TargetName => new StompHeaderTarget(),
+        FilterTarget.TargetName => new FilterTarget(),
         _ => throw new ArgumentException($"Unknown fuzz target '{name}'; the targets are: {string.Join(", ", Names)}.", nameof(name)),
     };
 
