@@ -8,6 +8,7 @@ using OrleansMQ.Benchmarks.Scenarios;
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- latency [--rate 10000 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- publish --storage azure --silos 3   (a private Azurite)
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- routing [--rounds 3 --duration 5 ...]
+//   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- backlog-memory [--messages 1000000 --consume-rate 200 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- micro [BenchmarkDotNet arguments, e.g. --filter *Codec*]
 const string AzureConnectionStringVariable = "OMQ_AZURE_CONNECTION_STRING";
 var defaults = new BenchmarkSettings();
@@ -116,5 +117,18 @@ var micro = new Command("micro", "BenchmarkDotNet micro-benchmarks (record codec
 };
 micro.SetAction(r => MicroBenchmarks.Run([.. r.UnmatchedTokens]));
 
-var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback.") { publish, latency, routing, micro };
+var backlogMessages = new Option<int>("--messages") { Description = "backlog-memory: messages published into the backlog.", DefaultValueFactory = _ => 1_000_000 };
+var consumeRate = new Option<int>("--consume-rate") { Description = "backlog-memory: the slow consumer's messages per second.", DefaultValueFactory = _ => 200 };
+var hold = new Option<double>("--hold") { Description = "backlog-memory: seconds to keep sampling after the backlog is published.", DefaultValueFactory = _ => 30 };
+var sampleEvery = new Option<double>("--sample-interval") { Description = "backlog-memory: seconds between RSS samples.", DefaultValueFactory = _ => 5 };
+var backlogMemory = new Command("backlog-memory", "Silo-host (child process) RSS while a slow consumer faces a large backlog: samples /proc/<pid>/status VmRSS.")
+{
+    backlogMessages, messageSize, partitions, consumeRate, hold, sampleEvery, fsync,
+};
+backlogMemory.SetAction((r, ct) => BacklogMemoryScenario.RunAsync(
+    new BacklogMemoryScenario.Settings(r.GetValue(backlogMessages), r.GetValue(messageSize), r.GetValue(partitions), r.GetValue(consumeRate),
+        TimeSpan.FromSeconds(r.GetValue(hold)), TimeSpan.FromSeconds(r.GetValue(sampleEvery)), r.GetValue(fsync) == FsyncOption.Always),
+    ct));
+
+var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback.") { publish, latency, routing, micro, backlogMemory };
 return await root.Parse(args).InvokeAsync();

@@ -428,6 +428,14 @@ internal sealed partial class SubscriptionGrain(
 
     private async Task<List<DeliveredMessage>> CollectAsync(string consumerId, int max)
     {
+        // The in-flight cap: an ack, nack, lease expiry or consumer loss frees room and signals waiting receives.
+        var room = _options.MaxInFlightPerSubscription - _leases.Count;
+        if (room <= 0)
+        {
+            return [];
+        }
+
+        max = Math.Min(max, room);
         if (_buffer.Count < _options.ReadAheadMessages / 2 && (_knownHigh < 0 || _readPosition < _knownHigh))
         {
             await FetchAsync();

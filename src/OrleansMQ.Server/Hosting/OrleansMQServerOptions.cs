@@ -45,6 +45,14 @@ public sealed class OrleansMQServerOptions
     /// <summary>How often partitions apply retention. Default 1 minute.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Most deliveries one subscription holds leased and unacknowledged on one partition, all its consumers together
+    /// (each consumer's own share is its prefetch credit; one receive asks for at most 10,000). At the limit a receive
+    /// gets nothing until an ack, a nack or a lease expiry frees room, so a consumer that never acks cannot make the
+    /// broker track an unbounded number of leases. Default 20,000.
+    /// </summary>
+    public int MaxInFlightPerSubscription { get; set; } = 20_000;
+
     /// <summary>Most messages pushed to a subscriber grain per call. Default 100.</summary>
     public int PushBatchSize { get; set; } = 100;
 
@@ -98,6 +106,11 @@ internal sealed class OrleansMQServerOptionsValidator : IValidateOptions<Orleans
         if (options.ReadAheadMessages is < 1 or > 100_000)
         {
             errors.Add($"OrleansMQ: ReadAheadMessages is {options.ReadAheadMessages}; it must be 1–100000.");
+        }
+
+        if (options.MaxInFlightPerSubscription is < 1 or > 1_000_000)
+        {
+            errors.Add($"OrleansMQ: MaxInFlightPerSubscription is {options.MaxInFlightPerSubscription}; it must be 1–1000000.");
         }
 
         if (options.PushBatchSize is < 1 or > 10_000)

@@ -262,12 +262,16 @@ public sealed record BindingRequest
     /// <summary>Headers exchanges: All (default) or Any.</summary>
     public HeadersMatch? Match { get; init; }
 
+    /// <summary>Optional content filter applied after the match, e.g. <c>headers.region == 'eu' &amp;&amp; body.amount &gt; 100</c> (at most 1024 characters).</summary>
+    public string? Filter { get; init; }
+
     internal Binding ToBinding() => new()
     {
         Destination = Names.Validate(Destination, "destination"),
         Key = Key ?? "",
         Headers = Headers,
         Match = Match ?? HeadersMatch.All,
+        Filter = Filter,
     };
 }
 
@@ -280,7 +284,7 @@ public sealed record BindingRequest
 public sealed record ExchangeResponse(string Name, ExchangeType Type, string? AlternateTopic, string? AlternateExchange, IReadOnlyList<BindingResponse> Bindings)
 {
     internal static ExchangeResponse From(ExchangeInfo info) => new(info.Name, info.Spec.Type, info.Spec.AlternateTopic, info.Spec.AlternateExchange,
-        [.. info.Bindings.Select(b => new BindingResponse(b.Destination, b.Key, b.Headers, b.Match))]);
+        [.. info.Bindings.Select(b => new BindingResponse(b.Destination, b.Key, b.Headers, b.Match, b.Filter))]);
 }
 
 /// <summary>One binding.</summary>
@@ -288,4 +292,5 @@ public sealed record ExchangeResponse(string Name, ExchangeType Type, string? Al
 /// <param name="Key">The routing key or pattern.</param>
 /// <param name="Headers">Headers to match.</param>
 /// <param name="Match">All or Any.</param>
-public sealed record BindingResponse(string Destination, string Key, IReadOnlyDictionary<string, string>? Headers, HeadersMatch Match);
+/// <param name="Filter">The content filter, if any.</param>
+public sealed record BindingResponse(string Destination, string Key, IReadOnlyDictionary<string, string>? Headers, HeadersMatch Match, string? Filter);
