@@ -6,8 +6,10 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Dashboard;
 using OrleansMQ.Gateway;
 using OrleansMQ.Server.Hosting;
+using OrleansMQ.SiloHost;
 
 // The embedded broker: one silo, localhost clustering, file log and file state under OrleansMQ:DataDirectory, plus the
 // gateway for non-.NET clients (HTTP REST and STOMP over WebSocket on Gateway:HttpPort, STOMP over TCP on Gateway:StompPort).
@@ -21,6 +23,8 @@ var clusterId = orleans.GetValue("ClusterId", "omq");
 // Not under "Orleans": Orleans reads Orleans:Clustering itself (configuration-based providers).
 var cluster = builder.Configuration.GetSection("Cluster");
 var clustering = cluster.GetValue("Mode", "Localhost")!;
+var dashboard = builder.Configuration.GetValue("Dashboard:Enabled", true);
+var management = builder.Configuration.GetValue("Management:Enabled", true);
 
 builder.UseOrleans(silo =>
 {
@@ -48,11 +52,35 @@ builder.UseOrleans(silo =>
     silo.AddOrleansMQ();
     silo.Services.AddOptions<OrleansMQServerOptions>().Bind(builder.Configuration.GetSection("OrleansMQ"));
     silo.Services.AddOrleansMQClient();
+    if (dashboard)
+    {
+        silo.AddDashboard();
+    }
 });
 builder.Services.AddOrleansMQGateway(builder.Configuration.GetSection("Gateway"));
+builder.Services.AddOrleansMQHealthChecks();
+if (management)
+{
+    builder.Services.AddOrleansMQManagement(builder.Configuration.GetSection("Management"));
+}
+
+Observability.AddTelemetry(builder);
 
 await using var app = builder.Build();
 app.MapOrleansMQGateway();
+app.MapOrleansMQHealthChecks();
+Observability.MapTelemetry(app);
+if (dashboard)
+{
+    app.MapOrleansDashboard(routePrefix: "/dashboard");
+}
+
+if (management)
+{
+    // Every action of the page (create, publish, re-drive, purge) is in this route group; when the gateway gains an
+    // admin role, guard them all here: .RequireAuthorization("<admin policy>").
+    app.MapOrleansMQManagement();
+}
 
 var options = app.Services.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;
 var gateway = app.Services.GetRequiredService<IOptions<OrleansMQGatewayOptions>>().Value;

@@ -22,6 +22,7 @@ namespace OrleansMQ.Cli.Views;
 [JsonSerializable(typeof(DeadLetterListView))]
 [JsonSerializable(typeof(RedriveView))]
 [JsonSerializable(typeof(ExchangeView))]
+[JsonSerializable(typeof(IReadOnlyList<ExchangeSummaryView>))]
 [JsonSerializable(typeof(ClusterStatusView))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
