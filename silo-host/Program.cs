@@ -67,6 +67,12 @@ if (management)
 Observability.AddTelemetry(builder);
 
 await using var app = builder.Build();
+if (management)
+{
+    // The page's forms carry antiforgery tokens; their endpoints validate them.
+    app.UseAntiforgery();
+}
+
 app.MapOrleansMQGateway();
 app.MapOrleansMQHealthChecks();
 Observability.MapTelemetry(app);

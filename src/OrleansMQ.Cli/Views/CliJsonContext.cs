@@ -24,6 +24,7 @@ namespace OrleansMQ.Cli.Views;
 [JsonSerializable(typeof(ExchangeView))]
 [JsonSerializable(typeof(IReadOnlyList<ExchangeSummaryView>))]
 [JsonSerializable(typeof(ClusterStatusView))]
+[JsonSerializable(typeof(OrleansMQ.Load.BenchResult))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
     private static CliJsonContext? _lines;
