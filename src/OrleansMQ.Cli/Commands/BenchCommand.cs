@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using OrleansMQ.Cli.Infrastructure;
+using OrleansMQ.Cli.Parsing;
 using OrleansMQ.Cli.Views;
 using OrleansMQ.Load;
 using Spectre.Console;
