@@ -15,7 +15,7 @@ public sealed class HealthEndpointTests(ITestOutputHelper log)
         using var data = new TempDirectory("health");
         var dataDirectory = Path.Combine(data.Path, "data");
         await using var silo = await SiloHostProcess.StartAsync(dataDirectory, SiloStorage.File, "--Dashboard:Enabled=false", "--Management:Enabled=false");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{silo.HttpPort}") };
+        using var http = await Http.ReadyClientAsync(silo.HttpPort);
 
         // Ready once the silo is active and the data directory takes writes.
         var ready = await PollAsync(http, "/health/ready", HttpStatusCode.OK);

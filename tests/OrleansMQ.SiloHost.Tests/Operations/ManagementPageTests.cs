@@ -24,7 +24,7 @@ public sealed class ManagementPageTests(SiloHostFixture broker, ITestOutputHelpe
         HeadlessChromium.EnsureInstalled();
         var topic = "ui-" + Guid.NewGuid().ToString("N")[..10];
         var exchange = "ui-ex-" + Guid.NewGuid().ToString("N")[..10];
-        using var http = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        using var http = await Http.ReadyClientAsync(broker.Silo.HttpPort);
         (await http.PutAsJsonAsync($"/exchanges/{exchange}", new { type = "Topic" })).EnsureSuccessStatusCode();
         (await http.PutAsJsonAsync($"/topics/{exchange}-dest", new { partitions = 1 })).EnsureSuccessStatusCode();
         (await http.PostAsJsonAsync($"/exchanges/{exchange}/bindings", new { destination = $"{exchange}-dest", key = "orders.#" })).EnsureSuccessStatusCode();
@@ -70,7 +70,7 @@ public sealed class ManagementPageTests(SiloHostFixture broker, ITestOutputHelpe
     [Fact]
     public async Task Page_actions_refuse_a_post_without_the_forms_antiforgery_token()
     {
-        using var http = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        using var http = await Http.ReadyClientAsync(broker.Silo.HttpPort);
         var topic = "ui-csrf-" + Guid.NewGuid().ToString("N")[..10];
         var response = await http.PostAsync("/ui/actions/topics", new FormUrlEncodedContent(new Dictionary<string, string> { ["name"] = topic }));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -80,7 +80,7 @@ public sealed class ManagementPageTests(SiloHostFixture broker, ITestOutputHelpe
     [Fact]
     public async Task Prometheus_endpoint_exports_the_broker_metrics()
     {
-        using var http = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        using var http = await Http.ReadyClientAsync(broker.Silo.HttpPort);
         var topic = "prom-" + Guid.NewGuid().ToString("N")[..10];
         (await http.PutAsJsonAsync($"/topics/{topic}", new { partitions = 1 })).EnsureSuccessStatusCode();
         (await http.PutAsJsonAsync($"/topics/{topic}/subscriptions/s", new { type = "Shared", start = "Earliest" })).EnsureSuccessStatusCode();
@@ -117,7 +117,7 @@ public sealed class ManagementPageTests(SiloHostFixture broker, ITestOutputHelpe
     [Fact]
     public async Task Orleans_dashboard_is_mounted_at_dashboard()
     {
-        using var http = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        using var http = await Http.ReadyClientAsync(broker.Silo.HttpPort);
         var response = await http.GetAsync("/dashboard/");
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {body}");
