@@ -89,6 +89,12 @@ if (management)
 }
 
 var options = app.Services.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;
+if (options.LogStorage == LogStorageKind.File || options.StateStorage == LogStorageKind.File)
+{
+    // Created up front (storage creates its folders lazily), so readiness can tell a fresh data directory from a lost one.
+    Directory.CreateDirectory(options.DataDirectory);
+}
+
 var gateway = app.Services.GetRequiredService<IOptions<OrleansMQGatewayOptions>>().Value;
 var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrleansMQ.SiloHost");
 #pragma warning disable CA1848 // one-off startup lines
