@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -78,7 +79,8 @@ app.MapOrleansMQHealthChecks();
 Observability.MapTelemetry(app);
 if (dashboard)
 {
-    app.MapOrleansDashboard(routePrefix: "/dashboard");
+    // Not part of the gateway's API: keep its endpoints out of /openapi/v1.json.
+    app.MapOrleansDashboard(routePrefix: "/dashboard").ExcludeFromDescription();
 }
 
 if (management)

@@ -123,6 +123,12 @@ public sealed class ManagementPageTests(SiloHostFixture broker, ITestOutputHelpe
         Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {body}");
         Assert.Contains("<html", body, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("Orleans", body, StringComparison.Ordinal);
+
+        // Mounted next to the gateway, not part of its API description.
+        var openApi = await http.GetStringAsync("/openapi/v1.json");
+        Assert.Contains("\"/topics/{topic}/messages\"", openApi, StringComparison.Ordinal);
+        Assert.DoesNotContain("/dashboard", openApi, StringComparison.Ordinal);
+        Assert.DoesNotContain("/ui/", openApi, StringComparison.Ordinal);
     }
 
     private static IEnumerable<string> Lines(string body, string metric, string topic) =>
