@@ -68,6 +68,9 @@ if (management)
 Observability.AddTelemetry(builder);
 
 await using var app = builder.Build();
+// The browser chat (wwwroot/chat: STOMP over WebSocket with the vendored @stomp/stompjs) at /chat/.
+app.UseDefaultFiles();
+app.UseStaticFiles();
 if (management)
 {
     // The page's forms carry antiforgery tokens; their endpoints validate them.
@@ -102,7 +105,7 @@ var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orl
 #pragma warning disable CA1848 // one-off startup lines
 logger.LogInformation("OrleansMQ silo: data in {DataDirectory} ({Log} log, {State} state), {Clustering} clustering (cluster {ClusterId}), gateway on 127.0.0.1:{GatewayPort}",
     Path.GetFullPath(options.DataDirectory), options.LogStorage, options.StateStorage, clustering, clusterId, gatewayPort);
-logger.LogInformation("OrleansMQ gateway: HTTP on http://{Address}:{HttpPort} (OpenAPI /openapi/v1.json, STOMP over WebSocket /stomp), STOMP over TCP on {Address}:{StompPort}",
+logger.LogInformation("OrleansMQ gateway: HTTP on http://{Address}:{HttpPort} (OpenAPI /openapi/v1.json, STOMP over WebSocket /stomp, chat /chat/), STOMP over TCP on {Address}:{StompPort}",
     gateway.BindAddress, gateway.HttpPort, gateway.BindAddress, gateway.StompPort);
 #pragma warning restore CA1848
 await app.RunAsync();
