@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -7,8 +8,10 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using OrleansMQ.Client.Security;
+using Orleans.Dashboard;
 using OrleansMQ.Gateway;
 using OrleansMQ.Server.Hosting;
+using OrleansMQ.SiloHost;
 
 // The embedded broker: one silo, localhost clustering, file log and file state under OrleansMQ:DataDirectory, plus the
 // gateway for non-.NET clients (HTTP REST and STOMP over WebSocket on Gateway:HttpPort, STOMP over TCP on Gateway:StompPort).
@@ -22,6 +25,8 @@ var clusterId = orleans.GetValue("ClusterId", "omq");
 // Not under "Orleans": Orleans reads Orleans:Clustering itself (configuration-based providers).
 var cluster = builder.Configuration.GetSection("Cluster");
 var clustering = cluster.GetValue("Mode", "Localhost")!;
+var dashboard = builder.Configuration.GetValue("Dashboard:Enabled", true);
+var management = builder.Configuration.GetValue("Management:Enabled", true);
 
 builder.UseOrleans(silo =>
 {
@@ -56,16 +61,59 @@ builder.UseOrleans(silo =>
     silo.AddOrleansMQ();
     silo.Services.AddOptions<OrleansMQServerOptions>().Bind(builder.Configuration.GetSection("OrleansMQ"));
     silo.Services.AddOrleansMQClient();
+    if (dashboard)
+    {
+        silo.AddDashboard();
+    }
 });
 builder.Services.AddOrleansMQGateway(builder.Configuration.GetSection("Gateway"));
+builder.Services.AddOrleansMQHealthChecks();
+if (management)
+{
+    builder.Services.AddOrleansMQManagement(builder.Configuration.GetSection("Management"));
+}
+
+Observability.AddTelemetry(builder);
 
 await using var app = builder.Build();
 // The browser chat (wwwroot/chat: STOMP over WebSocket with the vendored @stomp/stompjs) at /chat/.
 app.UseDefaultFiles();
 app.UseStaticFiles();
+if (management)
+{
+    // The page's forms carry antiforgery tokens; their endpoints validate them.
+    app.UseAntiforgery();
+}
+
 app.MapOrleansMQGateway();
+app.MapOrleansMQHealthChecks();
+Observability.MapTelemetry(app);
+if (dashboard)
+{
+    // Not part of the gateway's API: keep its endpoints out of /openapi/v1.json.
+    app.MapOrleansDashboard(routePrefix: "/dashboard").ExcludeFromDescription();
+}
+
+if (management)
+{
+    // Every action of the page (create, publish, re-drive, purge) is in this route group. They change the broker, so
+    // they need admin rights on all topics (a rule like admin:*:*) from the gateway's access rules; with
+    // anonymous access on (the embedded default) the anonymous rules decide.
+    app.MapOrleansMQManagement().AddEndpointFilter(async (context, next) =>
+    {
+        context.HttpContext.RequestServices.GetRequiredService<OrleansMQ.Gateway.Security.IGatewayAuthorizer>()
+            .Authorize(context.HttpContext.User, OrleansMQ.Gateway.Security.GatewayAction.Admin, OrleansMQ.Gateway.Security.GatewayResourceKind.Topic, "*");
+        return await next(context);
+    });
+}
 
 var options = app.Services.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;
+if (options.LogStorage == LogStorageKind.File || options.StateStorage == LogStorageKind.File)
+{
+    // Created up front (storage creates its folders lazily), so readiness can tell a fresh data directory from a lost one.
+    Directory.CreateDirectory(options.DataDirectory);
+}
+
 var gateway = app.Services.GetRequiredService<IOptions<OrleansMQGatewayOptions>>().Value;
 var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrleansMQ.SiloHost");
 #pragma warning disable CA1848 // one-off startup lines

@@ -17,6 +17,7 @@ var root = new RootCommand("omq: manage and use an OrleansMQ broker (topics, que
     ExchangeCommands.CreateBinding(bind: true),
     ExchangeCommands.CreateBinding(bind: false),
     ClusterCommands.Create(),
+    BenchCommand.Create(),
 };
 foreach (var option in GlobalOptions.All)
 {

@@ -144,5 +144,34 @@ public sealed class MessagingCommandTests(SiloHostFixture broker, ITestOutputHel
         (await _omq.RunAsync("exchange", "describe", exchange)).Failed(3, "NotFound");
     }
 
+    [Fact]
+    public async Task Exchange_list_shows_created_exchanges_and_forgets_deleted_ones()
+    {
+        var direct = TestNames.Unique("list-direct");
+        var fanout = TestNames.Unique("list-fanout");
+        var destination = TestNames.Unique("list-dest");
+        await Task.WhenAll(
+            RunOkAsync("exchange", "create", direct, "--type", "direct", "--alternate-topic", destination),
+            RunOkAsync("exchange", "create", fanout, "--type", "fanout"),
+            RunOkAsync("topic", "create", destination));
+        await RunOkAsync("bind", fanout, destination);
+
+        var listed = (await _omq.RunAsync("exchange", "list", "-o", "json")).Succeeded().Json().Items();
+        var mine = listed.Where(x => x.Str("name") == direct || x.Str("name") == fanout).ToDictionary(x => x.Str("name"));
+        Assert.Equal(2, mine.Count);
+        Assert.Equal(("direct", 0, destination), (mine[direct].Str("type"), mine[direct].Int("bindings"), mine[direct].Str("alternateTopic")));
+        Assert.Equal(("fanout", 1), (mine[fanout].Str("type"), mine[fanout].Int("bindings")));
+        var names = listed.Select(x => x.Str("name")).ToList();
+        Assert.Equal(names.Order(StringComparer.Ordinal), names);
+
+        var table = (await _omq.RunAsync("exchange", "list")).Succeeded();
+        Assert.Contains(table.Stdout, line => line.Contains("fanout", StringComparison.Ordinal));
+
+        await RunOkAsync("exchange", "delete", direct);
+        var after = (await _omq.RunAsync("exchange", "ls", "-o", "json")).Succeeded().Json().Items().Select(x => x.Str("name")).ToList();
+        Assert.DoesNotContain(direct, after);
+        Assert.Contains(fanout, after);
+    }
+
     private async Task RunOkAsync(params string[] arguments) => (await _omq.RunAsync(arguments)).Succeeded();
 }

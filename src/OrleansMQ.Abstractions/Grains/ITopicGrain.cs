@@ -41,4 +41,15 @@ public interface ITopicGrain : IGrainWithStringKey
     /// <summary>Moves up to <paramref name="maxMessages"/> messages from the subscription's dead-letter topic back to this topic. Returns how many moved.</summary>
     [Alias("Redrive")]
     Task<int> RedriveAsync(string subscription, int maxMessages);
+
+    /// <summary>
+    /// Drops the subscription's pending dead letters: re-drive will never move them (they stay readable in the dead-letter
+    /// topic until its retention removes them). Returns how many were pending.
+    /// </summary>
+    [Alias("PurgeDeadLetters")]
+    Task<long> PurgeDeadLettersAsync(string subscription);
+
+    /// <summary>The first offset of the subscription's dead-letter topic (partition 0) not yet re-driven or purged.</summary>
+    [Alias("RedriveOffset")]
+    Task<long> GetRedriveOffsetAsync(string subscription);
 }

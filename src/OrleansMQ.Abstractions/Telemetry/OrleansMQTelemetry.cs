@@ -52,4 +52,19 @@ public static class OrleansMQTelemetry
 
     /// <summary>Time from a message's time stamp to its first delivery.</summary>
     public static readonly Histogram<double> EndToEndLatency = Meter.CreateHistogram<double>("omq.delivery.latency", "ms", "Message time stamp to first delivery");
+
+    /// <summary>Client side: time from a producer's publish call to its durable receipt, by topic.</summary>
+    public static readonly Histogram<double> PublishDuration = Meter.CreateHistogram<double>("omq.publish.duration", "ms", "Publish call until durable receipt (client)");
+
+    /// <summary>Storage: time of one storage write round (write + fsync, or one remote append), by backend.</summary>
+    public static readonly Histogram<double> StorageWriteDuration = Meter.CreateHistogram<double>("omq.storage.write.duration", "ms", "One storage write (write + fsync, or remote append)");
+
+    /// <summary>Storage: partition appends made durable together by one storage write (group-commit size), by backend.</summary>
+    public static readonly Histogram<int> StorageWriteBatchSize = Meter.CreateHistogram<int>("omq.storage.write.batch_size", "{append}", "Appends made durable by one storage write");
+
+    /// <summary>The name of the gauge of messages retained in a partition that some subscription has not acknowledged (tags topic, partition).</summary>
+    public const string PartitionBacklogGauge = "omq.partition.backlog";
+
+    /// <summary>The name of the gauge of messages a subscription has not acknowledged on a partition (tags topic, subscription, partition).</summary>
+    public const string SubscriptionLagGauge = "omq.subscription.lag";
 }

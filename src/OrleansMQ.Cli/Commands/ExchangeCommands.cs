@@ -5,7 +5,7 @@ using OrleansMQ.Cli.Views;
 
 namespace OrleansMQ.Cli.Commands;
 
-/// <summary><c>omq exchange create|describe|delete</c>, <c>omq bind</c> and <c>omq unbind</c>.</summary>
+/// <summary><c>omq exchange create|list|describe|delete</c>, <c>omq bind</c> and <c>omq unbind</c>.</summary>
 internal static class ExchangeCommands
 {
     public static Command Create()
@@ -45,6 +45,30 @@ internal static class ExchangeCommands
             return ExitCodes.Ok;
         });
 
+        var list = new Command("list", "List exchanges with their type and number of bindings.").Handle(async (ctx, ct) =>
+        {
+            var broker = await ctx.ConnectAsync(ct);
+            var names = await broker.Client.Admin.ListExchangesAsync(ct);
+            var infos = await Task.WhenAll(names.Select(n => broker.Client.Admin.GetExchangeAsync(n, ct)));
+            IReadOnlyList<ExchangeSummaryView> views =
+                [.. infos.Select(i => new ExchangeSummaryView(i.Name, Words.Of(i.Spec.Type), i.Bindings.Count, i.Spec.AlternateTopic, i.Spec.AlternateExchange))];
+            if (ctx.Output.Json)
+            {
+                ctx.Output.WriteJson(views, CliJsonContext.Default.IReadOnlyListExchangeSummaryView);
+                return ExitCodes.Ok;
+            }
+
+            var table = Tables.Create("Name", "Type", "#Bindings", "Alternate");
+            foreach (var x in views)
+            {
+                table.Row(x.Name, x.Type, x.Bindings, x.AlternateTopic is { } t ? "topic " + t : x.AlternateExchange is { } a ? "exchange " + a : null);
+            }
+
+            ctx.Output.Write(table);
+            return ExitCodes.Ok;
+        });
+        list.Aliases.Add("ls");
+
         var deleteName = ExchangeArgument();
         var delete = new Command("delete", "Delete an exchange (its destinations are untouched).") { deleteName }.Handle(async (ctx, ct) =>
         {
@@ -63,7 +87,7 @@ internal static class ExchangeCommands
             return ExitCodes.Ok;
         });
 
-        return new Command("exchange", "Exchanges: route published messages to topics and queues by routing key or headers.") { create, describe, delete };
+        return new Command("exchange", "Exchanges: route published messages to topics and queues by routing key or headers.") { create, list, describe, delete };
     }
 
     /// <summary><c>omq bind</c> or <c>omq unbind</c> (same arguments, so unbind finds the binding).</summary>

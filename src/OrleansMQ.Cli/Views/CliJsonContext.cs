@@ -22,7 +22,9 @@ namespace OrleansMQ.Cli.Views;
 [JsonSerializable(typeof(DeadLetterListView))]
 [JsonSerializable(typeof(RedriveView))]
 [JsonSerializable(typeof(ExchangeView))]
+[JsonSerializable(typeof(IReadOnlyList<ExchangeSummaryView>))]
 [JsonSerializable(typeof(ClusterStatusView))]
+[JsonSerializable(typeof(OrleansMQ.Load.BenchResult))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
     private static CliJsonContext? _lines;

@@ -1,6 +1,8 @@
 namespace OrleansMQ.Cli.Views;
 
 /// <summary>An exchange with its bindings.</summary>
+internal sealed record ExchangeSummaryView(string Name, string Type, int Bindings, string? AlternateTopic, string? AlternateExchange);
+
 internal sealed record ExchangeView(string Name, string Type, string? AlternateTopic, string? AlternateExchange, long Version, IReadOnlyList<BindingView> Bindings);
 
 /// <summary>One binding; <see cref="Headers"/> and <see cref="Match"/> only matter to headers exchanges.</summary>

@@ -50,6 +50,18 @@ public interface IOrleansMQAdmin
     /// <summary>The exchange with its bindings. <see cref="ErrorCode.NotFound"/> when it does not exist.</summary>
     Task<ExchangeInfo> GetExchangeAsync(string exchange, CancellationToken cancellationToken = default);
 
+    /// <summary>The names of all exchanges, in ordinal order.</summary>
+    Task<IReadOnlyList<string>> ListExchangesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The subscription's dead letters not yet re-driven or purged (from its dead-letter topic), oldest first, at most
+    /// <paramref name="maxMessages"/> (1–1000).
+    /// </summary>
+    Task<IReadOnlyList<StoredMessage>> ListDeadLettersAsync(string topic, string subscription, int maxMessages = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>Drops the subscription's pending dead letters so re-drive skips them. Returns how many were pending.</summary>
+    Task<long> PurgeDeadLettersAsync(string topic, string subscription, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes an exchange (its destinations are untouched).</summary>
     Task DeleteExchangeAsync(string exchange, CancellationToken cancellationToken = default);
 

@@ -134,5 +134,33 @@ internal sealed class OrleansMQAdmin(IGrainFactory grains, TopicCache topics) : 
         return Exchange(exchange).UnbindAsync(binding).WaitAsync(cancellationToken);
     }
 
+    public async Task<IReadOnlyList<string>> ListExchangesAsync(CancellationToken cancellationToken = default) =>
+        await grains.GetGrain<IExchangeDirectoryGrain>(IExchangeDirectoryGrain.Key).ListAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+
+    public async Task<IReadOnlyList<StoredMessage>> ListDeadLettersAsync(string topic, string subscription, int maxMessages = 100, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxMessages, 1000);
+        var info = await RequireSubscriptionAsync(topic, subscription, cancellationToken).ConfigureAwait(false);
+        var dlq = info.Subscriptions[subscription].DeadLetterTopicFor(topic, subscription);
+        var from = await grains.GetGrain<ITopicGrain>(topic).GetRedriveOffsetAsync(subscription).WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var read = await grains.GetGrain<IPartitionGrain>(GrainKeys.Partition(dlq, 0)).ReadAsync(from, maxMessages, 4 << 20).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return read.Messages;
+        }
+        catch (OrleansMQException ex) when (ex.Code == ErrorCode.NotFound)
+        {
+            return [];
+        }
+    }
+
+    public async Task<long> PurgeDeadLettersAsync(string topic, string subscription, CancellationToken cancellationToken = default)
+    {
+        Names.Validate(topic, "topic");
+        Names.Validate(subscription, "subscription");
+        return await grains.GetGrain<ITopicGrain>(topic).PurgeDeadLettersAsync(subscription).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private IExchangeGrain Exchange(string exchange) => grains.GetGrain<IExchangeGrain>(Names.Validate(exchange, "exchange"));
 }

@@ -37,8 +37,16 @@ internal sealed class Producer : IProducer
     {
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var enqueued = Enqueue([message]);
-        return new ValueTask<PublishReceipt>(enqueued[0].WaitAsync(cancellationToken));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var receipt = Enqueue([message])[0].WaitAsync(cancellationToken);
+        return new ValueTask<PublishReceipt>(OrleansMQTelemetry.PublishDuration.Enabled ? TimedAsync(receipt, started) : receipt);
+    }
+
+    private async Task<T> TimedAsync<T>(Task<T> publish, long started)
+    {
+        var result = await publish.ConfigureAwait(false);
+        OrleansMQTelemetry.PublishDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("topic", Topic));
+        return result;
     }
 
     public async Task<IReadOnlyList<PublishReceipt>> PublishBatchAsync(IEnumerable<Message> messages, CancellationToken cancellationToken = default)
@@ -51,7 +59,9 @@ internal sealed class Producer : IProducer
             ArgumentNullException.ThrowIfNull(m);
         }
 
-        return await Task.WhenAll(Enqueue(list)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var receipts = Task.WhenAll(Enqueue(list)).WaitAsync(cancellationToken);
+        return await (OrleansMQTelemetry.PublishDuration.Enabled ? TimedAsync(receipts, started) : receipts).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -21,19 +21,28 @@ internal sealed partial class ExchangeGrain(
 
     private string Name => this.GetPrimaryKeyString();
 
+    private IExchangeDirectoryGrain Directory => GrainFactory.GetGrain<IExchangeDirectoryGrain>(IExchangeDirectoryGrain.Key);
+
     public async Task<ExchangeInfo> CreateAsync(ExchangeSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate(Name);
         if (state.State.Info is { } existing)
         {
-            return existing.Spec == spec
-                ? existing
-                : throw new OrleansMQException(ErrorCode.AlreadyExists, $"Exchange '{Name}' already exists with a different definition (type {existing.Spec.Type}).");
+            if (existing.Spec != spec)
+            {
+                throw new OrleansMQException(ErrorCode.AlreadyExists, $"Exchange '{Name}' already exists with a different definition (type {existing.Spec.Type}).");
+            }
+
+            // Also lists exchanges created before the directory existed, once they are declared again.
+            await Directory.AddAsync(Name);
+            return existing;
         }
 
         state.State.Info = new ExchangeInfo { Name = Name, Spec = spec, Version = 1 };
         await state.WriteStateAsync();
+        // After the state: a listed exchange always exists; a crash in between leaves it unlisted until declared again.
+        await Directory.AddAsync(Name);
         LogCreated(logger, Name, spec.Type);
         return state.State.Info;
     }
@@ -45,6 +54,7 @@ internal sealed partial class ExchangeGrain(
         _ = RequireInfo();
         await state.ClearStateAsync();
         state.State = new ExchangeState();
+        await Directory.RemoveAsync(Name);
         await WaitForRouterCachesAsync();
     }
 

@@ -5,6 +5,7 @@ using Orleans.Concurrency;
 using OrleansMQ.Grains;
 using OrleansMQ.Server.Hosting;
 using OrleansMQ.Server.Storage;
+using OrleansMQ.Server.Telemetry;
 
 namespace OrleansMQ.Server.Grains;
 
@@ -36,6 +37,7 @@ internal sealed partial class PartitionGrain(
     private Task _tail = Task.CompletedTask;
     private bool _faulted;
     private DeduplicationWindow? _dedup;
+    private GaugeCell? _backlogGauge;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -49,11 +51,15 @@ internal sealed partial class PartitionGrain(
         // Ack floors are reported by subscriptions as they change; ask once now so that backlog limits and
         // acknowledged-based retention are right straight after a restart (after activation: the cursors call back).
         this.RegisterGrainTimer(RefreshAckFloorsAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
+        _backlogGauge = BrokerGauges.AddBacklog(_topic, _partition);
+        UpdateBacklogGauge();
         LogActivated(logger, _topic, _partition, _log.LowWatermark, _log.HighWatermark);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        BrokerGauges.Remove(_backlogGauge);
+        _backlogGauge = null;
         if (_log is not null)
         {
             await _log.DisposeAsync();
@@ -214,6 +220,7 @@ internal sealed partial class PartitionGrain(
         OrleansMQTelemetry.AppendBatchSize.Record(records.Count, tag);
         OrleansMQTelemetry.AppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
         NotifySubscriptions(records);
+        UpdateBacklogGauge();
         return receipts;
     }
 
@@ -261,6 +268,7 @@ internal sealed partial class PartitionGrain(
         if (_topicInfo?.Subscriptions.ContainsKey(subscription) == true)
         {
             _ackFloors[subscription] = ackFloor;
+            UpdateBacklogGauge();
         }
 
         return Task.CompletedTask;
@@ -349,6 +357,14 @@ internal sealed partial class PartitionGrain(
         {
             throw new OrleansMQException(ErrorCode.BacklogFull,
                 $"Partition '{_topic}/{_partition}' backlog is about {bytes} bytes; the limit is {spec.MaxBacklogBytes} bytes. Consumers must catch up first.");
+        }
+    }
+
+    private void UpdateBacklogGauge()
+    {
+        if (_log is { } log && _backlogGauge is { } gauge)
+        {
+            gauge.Set(Math.Max(0, log.HighWatermark - MinAckFloor(log)));
         }
     }
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using OrleansMQ.Grains;
 using OrleansMQ.Server.Hosting;
+using OrleansMQ.Server.Telemetry;
 
 namespace OrleansMQ.Server.Grains;
 
@@ -46,6 +47,7 @@ internal sealed partial class SubscriptionGrain(
     private SubscriptionConfig? _config;
     private long _readPosition;
     private long _knownHigh = -1;
+    private GaugeCell? _lagGauge;
     private long _sessionOrder;
     private long _epoch;
     private Task? _fetch;
@@ -69,11 +71,14 @@ internal sealed partial class SubscriptionGrain(
         if (config is not null)
         {
             await ApplyConfigAsync(config);
+            _lagGauge = BrokerGauges.AddLag(_topic, _name, _partition);
         }
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        BrokerGauges.Remove(_lagGauge);
+        _lagGauge = null;
         StopPush();
         return _write ?? Task.CompletedTask;
     }
@@ -1015,6 +1020,12 @@ internal sealed partial class SubscriptionGrain(
 
     private void Signal()
     {
+        // Every state change that moves the lag (new messages known, acks, seeks) signals, so the gauge follows it here.
+        if (_lagGauge is { } lag && _knownHigh >= 0)
+        {
+            lag.Set(Math.Max(0, _knownHigh - state.State.AckFloor - state.State.AckedAbove.Count));
+        }
+
         var previous = _changed;
         _changed = NewSignal();
         previous.TrySetResult();

@@ -218,6 +218,28 @@ internal sealed partial class TopicGrain(
         return moved;
     }
 
+    public async Task<long> PurgeDeadLettersAsync(string subscription)
+    {
+        var info = RequireInfo();
+        var spec = RequireSubscription(info, subscription);
+        var dlq = await GrainFactory.GetGrain<IPartitionGrain>(GrainKeys.Partition(spec.DeadLetterTopicFor(Name, subscription), 0)).GetInfoAsync();
+        var from = Math.Max(state.State.RedriveOffsets.GetValueOrDefault(subscription), dlq.LowWatermark);
+        if (dlq.HighWatermark <= from)
+        {
+            return 0;
+        }
+
+        state.State.RedriveOffsets[subscription] = dlq.HighWatermark;
+        await state.WriteStateAsync();
+        return dlq.HighWatermark - from;
+    }
+
+    public Task<long> GetRedriveOffsetAsync(string subscription)
+    {
+        RequireSubscription(RequireInfo(), subscription);
+        return Task.FromResult(state.State.RedriveOffsets.GetValueOrDefault(subscription));
+    }
+
     private async Task ConfigureSubscriptionAsync(string subscription)
     {
         var info = RequireInfo();

@@ -19,6 +19,8 @@ public static class OrleansMQSiloBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
+        // The observable gauges must exist before a listener (OpenTelemetry, a MeterListener) looks for instruments.
+        OrleansMQ.Server.Telemetry.BrokerGauges.EnsureCreated();
         var options = services.AddOptions<OrleansMQServerOptions>();
         if (configure is not null)
         {

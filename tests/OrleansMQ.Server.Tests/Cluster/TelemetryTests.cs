@@ -72,6 +72,85 @@ public sealed class TelemetryTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Backlog_and_lag_gauges_storage_writes_and_publish_latency_follow_a_known_workload()
+    {
+        var topic = TestNames.Unique("gauged");
+        var gauges = new ConcurrentDictionary<string, long>();
+        var histograms = new ConcurrentDictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == OrleansMQTelemetry.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name is OrleansMQTelemetry.PartitionBacklogGauge or OrleansMQTelemetry.SubscriptionLagGauge)
+            {
+                var tagMap = new Dictionary<string, object?>();
+                foreach (var tag in tags)
+                {
+                    tagMap[tag.Key] = tag.Value;
+                }
+
+                if ((string?)tagMap["topic"] == topic)
+                {
+                    gauges[$"{instrument.Name}/{tagMap.GetValueOrDefault("subscription")}/{tagMap["partition"]}"] = value;
+                }
+            }
+        });
+        listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => histograms.AddOrUpdate(instrument.Name, 1, (_, v) => v + 1));
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name == "omq.storage.write.duration")
+            {
+                histograms.AddOrUpdate(instrument.Name, 1, (_, v) => v + 1);
+                return;
+            }
+
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "topic" && (string?)tag.Value == topic)
+                {
+                    histograms.AddOrUpdate(instrument.Name, 1, (_, v) => v + 1);
+                }
+            }
+        });
+        listener.Start();
+
+        await Broker.Client.Admin.CreateTopicAsync(topic);
+        await Broker.Client.Admin.CreateSubscriptionAsync(topic, "fast", new SubscriptionSpec { Start = StartPosition.Earliest });
+        await Broker.Client.Admin.CreateSubscriptionAsync(topic, "idle", new SubscriptionSpec { Start = StartPosition.Earliest });
+        await using (var producer = Broker.Client.CreateProducer(topic))
+        {
+            await producer.PublishBatchAsync(Enumerable.Range(0, 10).Select(i => Message.FromText($"m{i}")));
+        }
+
+        await using var consumer = Broker.Client.CreateConsumer(topic, "fast");
+        await using var e = consumer.ConsumeAsync().GetAsyncEnumerator();
+        foreach (var d in await Eventually.TakeAsync(e, 4))
+        {
+            await d.AckAsync();
+        }
+
+        // "fast" acked 4 of 10 (lag 6), "idle" none (lag 10), so the partition keeps 10 for its slowest subscription.
+        long Observe(string key)
+        {
+            listener.RecordObservableInstruments();
+            return gauges.GetValueOrDefault(key, -1);
+        }
+
+        await Eventually.ReturnsAsync(() => Task.FromResult(Observe($"{OrleansMQTelemetry.SubscriptionLagGauge}/fast/0")), v => v == 6, because: "lag of 'fast'");
+        await Eventually.ReturnsAsync(() => Task.FromResult(Observe($"{OrleansMQTelemetry.SubscriptionLagGauge}/idle/0")), v => v == 10, because: "lag of 'idle'");
+        await Eventually.ReturnsAsync(() => Task.FromResult(Observe($"{OrleansMQTelemetry.PartitionBacklogGauge}//0")), v => v == 10, because: "partition backlog");
+        Assert.True(histograms.GetValueOrDefault("omq.publish.duration") >= 1, "publish duration recorded");
+        Assert.True(histograms.GetValueOrDefault("omq.storage.write.duration") >= 1, "storage write duration recorded");
+        Assert.True(histograms.GetValueOrDefault("omq.storage.write.batch_size") >= 1, "storage write batch size recorded");
+    }
+
+    [Fact]
     public async Task A_consumer_at_the_tail_gets_new_messages_with_the_append_notification_without_reading_them_back()
     {
         var topic = TestNames.Unique("tailpush");

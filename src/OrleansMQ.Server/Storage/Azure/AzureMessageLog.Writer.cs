@@ -20,6 +20,8 @@ public sealed partial class AzureMessageLog
 
     private long _appendRequests;
 
+    private static readonly KeyValuePair<string, object?> AzureStorageTag = new("storage", "azure");
+
     // One loop per log while it has queued appends: at most one request in flight per partition (append positions are
     // sequential), different partitions in parallel.
     private async Task RunWriterAsync()
@@ -72,7 +74,10 @@ public sealed partial class AzureMessageLog
 
                     var length = Pack(segment, block, parts);
                     var position = segment.BlobLength;
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
                     var blocks = await AppendBlockAsync(segment, block, length, position).ConfigureAwait(false);
+                    OrleansMQTelemetry.StorageWriteDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, AzureStorageTag);
+                    OrleansMQTelemetry.StorageWriteBatchSize.Record(parts.Count, AzureStorageTag);
                     OnDurable(segment, parts, position, block, length, blocks);
                 }
                 catch (Exception ex)

@@ -132,6 +132,7 @@ internal sealed class FileLogWriter : IDisposable
 
     private void Commit()
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         foreach (var request in _round)
         {
             if (request.Log.RoundRequests.Count == 0)
@@ -165,7 +166,12 @@ internal sealed class FileLogWriter : IDisposable
 
             log.OnDurable(requests);
         }
+
+        OrleansMQTelemetry.StorageWriteDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, StorageTag);
+        OrleansMQTelemetry.StorageWriteBatchSize.Record(_round.Count, StorageTag);
     }
+
+    private static readonly KeyValuePair<string, object?> StorageTag = new("storage", "file");
 
     // Writes one log's requests: contiguous chunks of a segment go out as one gather write; a segment is flushed before
     // the next one is written to, and at the end.

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using HdrHistogram;
 
-namespace OrleansMQ.Benchmarks.Harness;
+namespace OrleansMQ.Load;
 
-/// <summary>Latency histograms in microseconds (1 µs – 60 s, 3 significant digits) and Stopwatch conversions.</summary>
+/// <summary>
+/// Shared by <c>omq bench</c> and tests/OrleansMQ.Benchmarks (which compiles this file in too).
+/// Latency histograms in microseconds (1 µs – 60 s, 3 significant digits) and Stopwatch conversions.</summary>
 internal static class Latency
 {
     public const long MaxMicros = 60_000_000;
