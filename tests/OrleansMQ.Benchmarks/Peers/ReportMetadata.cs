@@ -48,7 +48,7 @@ internal sealed record ReportMetadata
         var assembly = type.Assembly;
         var informational = assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion;
-        return informational?.Split('+')[0] ?? assembly.GetName().Version?.ToString() ?? "?";
+        return informational?.Split('+')[0].Trim() ?? assembly.GetName().Version?.ToString() ?? "?";
     }
 
     private static string CpuModel()

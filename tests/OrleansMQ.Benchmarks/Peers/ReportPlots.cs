@@ -93,12 +93,21 @@ internal static class ReportPlots
         }
 
         plot.Axes.Bottom.TickGenerator = xTicks;
-        var yTicks = new ScottPlot.TickGenerators.NumericAutomatic
+        // Log scale: the data are log10(ms); label 1-2-5 steps in ms across the plotted range.
+        var all = rows.Where(r => r.EndToEndLatency is not null).SelectMany(r => r.EndToEndLatency!.Curve).Where(p => p.Percentile >= 50).Select(p => Math.Max(p.Ms, 0.01)).ToList();
+        var yTicks = new ScottPlot.TickGenerators.NumericManual();
+        for (var decade = Math.Pow(10, Math.Floor(Math.Log10(all.Min()))); decade <= all.Max() * 10; decade *= 10)
         {
-            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-            IntegerTicksOnly = true,
-            LabelFormatter = y => Math.Pow(10, y).ToString("G3", System.Globalization.CultureInfo.InvariantCulture),
-        };
+            foreach (var step in new[] { 1.0, 2, 5 })
+            {
+                var ms = decade * step;
+                if (ms >= all.Min() / 2 && ms <= all.Max() * 2)
+                {
+                    yTicks.AddMajor(Math.Log10(ms), ms.ToString("G3", System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+        }
+
         plot.Axes.Left.TickGenerator = yTicks;
         plot.Title($"{workload}: end-to-end latency by percentile (from the intended send time)");
         plot.XLabel("percentile");

@@ -145,7 +145,7 @@ internal static class ReportWriter
 
     private static void WorkloadTable(StringBuilder md, string name, List<WorkloadResult> rows)
     {
-        var first = rows[0];
+        var first = rows.FirstOrDefault(r => r.Skipped is null) ?? rows[0];
         md.AppendLine(CultureInfo.InvariantCulture, $"## {name}");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"{first.Topics:N0} topic(s), {first.MessageSize} B, rate {(first.ProducerRate == 0 ? "max" : first.ProducerRate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, measured {first.MeasuredSeconds:0.#} s.");

@@ -133,8 +133,8 @@ internal sealed class WorkloadRunner
         if (_w.FixedRate)
         {
             var pacer = new Thread(() => Pace(producers, start, cancellationToken)) { IsBackground = true, Name = "omqb pacer" };
-            producing = Task.Run(() => pacer.Join(), cancellationToken);
             pacer.Start();
+            producing = Task.Run(pacer.Join, cancellationToken);
         }
         else
         {

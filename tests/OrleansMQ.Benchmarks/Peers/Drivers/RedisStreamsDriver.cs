@@ -75,6 +75,7 @@ internal sealed class RedisStreamsDriver : IBenchmarkDriver
     {
         EndPoints = { { "127.0.0.1", port } },
         AbortOnConnectFail = false,
+        AllowAdmin = true, // CONFIG SET appendfsync
         AsyncTimeout = 30_000,
         SyncTimeout = 30_000,
         ClientName = "omq-bench",

@@ -69,7 +69,28 @@ internal abstract class PeerServer : IAsyncDisposable
     {
         var process = ChildProcess.StartProgram(label, program, arguments, DataDirectory.Path, environment);
         _processes.Add(process);
+        // Should the harness be torn down before DisposeAsync runs (Ctrl+C, a crash), do not leave the server behind.
+        var pid = process.Id;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillIfRunning(pid, process);
         return process;
+    }
+
+    private static void KillIfRunning(int pid, ChildProcess process)
+    {
+        try
+        {
+            if (process.HasExited)
+            {
+                return;
+            }
+
+            using var running = Process.GetProcessById(pid);
+            running.Kill(entireProcessTree: true);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone.
+        }
     }
 
     /// <summary>Polls until <paramref name="ready"/> holds; fails early (with the output) when <paramref name="process"/> exits.</summary>
