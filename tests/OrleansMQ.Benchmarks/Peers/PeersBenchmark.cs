@@ -74,8 +74,7 @@ internal static class PeersBenchmark
         var starting = new Dictionary<string, Task<PeerServer>>();
         if (settings.Mode == RunMode.Smoke)
         {
-            Console.WriteLine($"
-== starting {string.Join(", ", names)} at once (smoke) ...");
+            Console.WriteLine($"\n== starting {string.Join(", ", names)} at once (smoke) ...");
             foreach (var name in names)
             {
                 starting[name] = StartAsync(name, cancellationToken);
