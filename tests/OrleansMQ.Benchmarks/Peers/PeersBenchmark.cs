@@ -153,6 +153,7 @@ internal static class PeersBenchmark
         {
             var reason = ex is OperationCanceledException ? $"did not finish within {cap.TotalSeconds:0} s" : $"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}";
             Console.WriteLine($"   FAILED: {reason}");
+            Console.Error.WriteLine(ex);
             return new WorkloadResult { Driver = variant.Name, Workload = workload.Name, Durability = "-", Skipped = $"run failed: {reason}", Topics = workload.Topics, MessageSize = workload.MessageSize, ProducerRate = workload.ProducerRate };
         }
     }

@@ -76,6 +76,8 @@ internal sealed class RedisStreamsDriver : IBenchmarkDriver
         EndPoints = { { "127.0.0.1", port } },
         AbortOnConnectFail = false,
         AllowAdmin = true, // CONFIG SET appendfsync
+        // RESP2: XREADGROUP's reply is then [[key, [[id, [field, value]], ...]], ...] (RESP3 makes the outer level a map).
+        Protocol = RedisProtocol.Resp2,
         AsyncTimeout = 30_000,
         SyncTimeout = 30_000,
         ClientName = "omq-bench",
