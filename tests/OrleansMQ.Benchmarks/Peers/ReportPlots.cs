@@ -78,7 +78,9 @@ internal static class ReportPlots
             var ys = points.Select(p => Math.Log10(Math.Max(p.Ms, 0.01))).ToArray();
             var scatter = plot.Add.Scatter(xs, ys);
             scatter.LegendText = r.Driver + (r.FsyncBeforeAck ? "" : " (no fsync)");
-            scatter.Color = r.Driver == "OrleansMQ" ? OrleansMQ : palette.GetColor(index++);
+            // Category10's fourth colour is OrleansMQ's red: skip it for the peers.
+            scatter.Color = r.Driver == "OrleansMQ" ? OrleansMQ : palette.GetColor(index == 3 ? ++index : index);
+            index += r.Driver == "OrleansMQ" ? 0 : 1;
             scatter.LineWidth = r.Driver == "OrleansMQ" ? 3 : 2;
             if (!r.FsyncBeforeAck)
             {
@@ -103,7 +105,7 @@ internal static class ReportPlots
                 var ms = decade * step;
                 if (ms >= all.Min() / 2 && ms <= all.Max() * 2)
                 {
-                    yTicks.AddMajor(Math.Log10(ms), ms.ToString("G3", System.Globalization.CultureInfo.InvariantCulture));
+                    yTicks.AddMajor(Math.Log10(ms), ms.ToString(ms >= 1 ? "N0" : "0.##", System.Globalization.CultureInfo.InvariantCulture));
                 }
             }
         }
@@ -112,7 +114,7 @@ internal static class ReportPlots
         plot.Title($"{workload}: end-to-end latency by percentile (from the intended send time)");
         plot.XLabel("percentile");
         plot.YLabel("ms (log scale)");
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Alignment.LowerRight);
         var path = Path.Combine(directory, $"{workload}-latency.png");
         plot.SavePng(path, 1100, 600);
         return path;

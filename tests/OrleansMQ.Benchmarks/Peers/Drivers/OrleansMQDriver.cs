@@ -11,6 +11,12 @@ internal sealed class OrleansMQDriver(IOrleansMQClient client) : IBenchmarkDrive
     /// <summary>Consumer credit: the library default (100) throttles a consumer to ~1.8k msg/s per partition (see the harness README, finding 4).</summary>
     private const int Prefetch = 1000;
 
+    /// <summary>
+    /// Long-poll length. A poll is answered as soon as records arrive, so this does not change latency; it bounds how long
+    /// disposing a consumer waits for its outstanding poll (the default 5 s made every run's teardown take 5 s).
+    /// </summary>
+    private static readonly TimeSpan PollWait = TimeSpan.FromSeconds(1);
+
     public string Name => "OrleansMQ";
 
     public string Durability => "file log, fsync before ack (Fsync=Always, group commit); subscription cursors fsync'd";
@@ -32,7 +38,7 @@ internal sealed class OrleansMQDriver(IOrleansMQClient client) : IBenchmarkDrive
         Task.FromResult<IBenchmarkProducer>(new Producer(client.CreateProducer(topic, new ProducerOptions())));
 
     public Task<IBenchmarkConsumer> CreateConsumerAsync(string topic, int partitions, string subscription, Func<ReadOnlyMemory<byte>, bool> onMessage, CancellationToken cancellationToken) =>
-        Task.FromResult<IBenchmarkConsumer>(new Consumer(client.CreateConsumer(topic, subscription, new ConsumerOptions { Prefetch = Prefetch }), onMessage));
+        Task.FromResult<IBenchmarkConsumer>(new Consumer(client.CreateConsumer(topic, subscription, new ConsumerOptions { Prefetch = Prefetch, PollWait = PollWait }), onMessage));
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
