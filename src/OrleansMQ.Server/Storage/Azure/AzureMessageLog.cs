@@ -48,6 +48,11 @@ public sealed partial class AzureMessageLog : IMessageLog
     private readonly Queue<AzurePendingAppend> _queue = new();
     private readonly SemaphoreSlim _retentionGate = new(1, 1);
 
+    // The tail cache: the most recent durable blocks (their record frames back to back), oldest first, contiguous in
+    // offsets and ending at the high watermark. Under _sync; the arrays are never changed once added.
+    private readonly Queue<TailBlock> _tailCache = new();
+    private long _tailCacheBytes;
+
     // Oldest first, never empty; the last one is active. Replaced (never mutated) under _sync, so a snapshot stays valid.
     private AzureSegment[] _segments;
     private long _nextOffset;
@@ -238,6 +243,11 @@ public sealed partial class AzureMessageLog : IMessageLog
                     break;
                 }
 
+                if (TryReadFromTailCache(cursor, highWatermark))
+                {
+                    break;
+                }
+
                 var s = FindSegment(segments, cursor.Offset);
                 segment = segments[s];
                 nextBase = s + 1 < segments.Length ? segments[s + 1].BaseOffset : long.MaxValue;
@@ -407,6 +417,23 @@ public sealed partial class AzureMessageLog : IMessageLog
                 }
             }
 
+            if (removed.Length > 0 && !await IsStillOwnerAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var fenced = new LogFencedException($"Azure log {Topic}/{Partition}: another instance took the partition over; this instance deletes nothing (retention skipped).");
+                lock (_sync)
+                {
+                    _segments = [.. removed, .. _segments];
+                    foreach (var segment in removed)
+                    {
+                        _totalBytes += segment.RecordBytes;
+                    }
+
+                    _failure ??= fenced;
+                }
+
+                throw fenced;
+            }
+
             var deleted = 0;
             for (; deleted < removed.Length; deleted++)
             {
@@ -468,6 +495,128 @@ public sealed partial class AzureMessageLog : IMessageLog
         await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).ConfigureAwait(false))
         {
             await container.GetBlobClient(blob.Name).DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads served from the tail cache (tests).</summary>
+    internal long TailCacheHits => Volatile.Read(ref _tailCacheHits);
+
+    private long _tailCacheHits;
+
+    // Under _sync: caches a durable block starting at `firstOffset` and evicts the oldest blocks beyond TailCacheBytes
+    // (always keeping the newest one).
+    private void AddToTailCache(long firstOffset, byte[] frames)
+    {
+        _tailCache.Enqueue(new TailBlock(firstOffset, frames));
+        _tailCacheBytes += frames.Length;
+        while (_tailCacheBytes > _options.TailCacheBytes && _tailCache.Count > 1)
+        {
+            _tailCacheBytes -= _tailCache.Dequeue().Frames.Length;
+        }
+    }
+
+    // Under _sync: serves the read from the cache when it starts inside it. The cache ends at the high watermark, so a read
+    // it can start finishes in it. Decoding happens under the lock; the records are small next to a blob download.
+    private bool TryReadFromTailCache(ReadCursor cursor, long highWatermark)
+    {
+        if (_tailCache.Count == 0 || cursor.Offset < _tailCache.Peek().FirstOffset)
+        {
+            return false;
+        }
+
+        foreach (var block in _tailCache)
+        {
+            var expected = block.FirstOffset;
+            for (var position = 0; expected < highWatermark;)
+            {
+                var item = AzureSegmentFormat.Next(block.Frames, position, out var itemLength, out var payload);
+                if (item != SegmentItem.Record)
+                {
+                    break; // end of this block
+                }
+
+                position += itemLength;
+                if (expected++ < cursor.Offset)
+                {
+                    continue;
+                }
+
+                if (!cursor.Fits(itemLength))
+                {
+                    Interlocked.Increment(ref _tailCacheHits);
+                    return true;
+                }
+
+                cursor.Add(LogRecordCodec.Decode(payload), itemLength);
+                cursor.Offset = expected;
+            }
+        }
+
+        Interlocked.Increment(ref _tailCacheHits);
+        return true;
+    }
+
+    // A durable block's record frames as they were appended, starting at offset FirstOffset.
+    private sealed record TailBlock(long FirstOffset, byte[] Frames);
+
+    // Retention's fence check (deletes are not conditional writes, so they are guarded by a probe): false when another
+    // instance opened the partition after this one, i.e. created a later segment blob, or wrote a fence frame into the
+    // active segment after the data this instance knows to be durable. A takeover racing the probe can still let the
+    // stale instance delete, but only sealed segments that its own (older, hence no more permissive) view of the ack
+    // floors, ages and sizes allows; the new owner's appends are never touched.
+    private async Task<bool> IsStillOwnerAsync(CancellationToken cancellationToken)
+    {
+        AzureSegment active;
+        long dataEnd;
+        lock (_sync)
+        {
+            active = _segments[^1];
+            dataEnd = active.DataEnd;
+        }
+
+        var self = InstanceId.ToString("N");
+        await foreach (var blob in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = _prefix, Traits = BlobTraits.Metadata }, cancellationToken).ConfigureAwait(false))
+        {
+            if (AzureSegment.TryParseName(blob.Name, _prefix, out var baseOffset) && baseOffset > active.BaseOffset
+                && blob.Metadata.TryGetValue(CreatorMetadataKey, out var creator) && creator != self)
+            {
+                return false;
+            }
+        }
+
+        ReadOnlyMemory<byte> tail;
+        try
+        {
+            var response = await _container.GetBlobClient(active.BlobName)
+                .DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(dataEnd) }, cancellationToken).ConfigureAwait(false);
+            tail = response.Value.Content.ToMemory();
+        }
+        catch (RequestFailedException ex) when (ex.Status == 416)
+        {
+            return true; // nothing was written after the data this instance knows
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            lock (_sync)
+            {
+                return !ReferenceEquals(_segments[^1], active); // gone: fine only if this instance rolled past it meanwhile
+            }
+        }
+
+        for (var position = 0; ;)
+        {
+            var item = AzureSegmentFormat.Next(tail.Span, position, out var length, out var payload);
+            if (item == SegmentItem.Fence && AzureSegmentFormat.ReadFenceInstance(payload) is { } writer && writer != InstanceId)
+            {
+                return false;
+            }
+
+            if (item is SegmentItem.End or SegmentItem.Incomplete || length <= 0 || item is not (SegmentItem.Record or SegmentItem.Fence or SegmentItem.Seal))
+            {
+                return true; // the rest is this instance's own appends in flight (or bytes this probe cannot judge)
+            }
+
+            position += length;
         }
     }
 
