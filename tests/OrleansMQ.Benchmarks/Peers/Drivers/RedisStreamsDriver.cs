@@ -7,7 +7,7 @@ namespace OrleansMQ.Benchmarks.Peers.Drivers;
 /// group on every partition stream (consumers in a group compete). Producers XADD round robin over the partitions;
 /// the reply comes after the AOF write, and with <c>appendfsync always</c> after its fsync. Consumers read with
 /// XREADGROUP (BLOCK 100 ms on a connection of their own; with more than <see cref="MaxBlockingConsumers"/> consumers
-/// they poll on the shared connection instead) and XACK. Redis has no nack: a nacked entry stays pending and is taken
+/// they poll on the shared connection instead, backing off to 64 ms while idle) and XACK. Redis has no nack: a nacked entry stays pending and is taken
 /// back with XAUTOCLAIM once idle for 100 ms (checked every 50 ms once a consumer has nacked).
 /// </summary>
 internal sealed class RedisStreamsDriver : IBenchmarkDriver
@@ -137,6 +137,7 @@ internal sealed class RedisStreamsDriver : IBenchmarkDriver
                 "GROUP", _group, _name, "COUNT", ReadCount,
                 .. _blocking is null ? Array.Empty<object>() : ["BLOCK", 100],
                 "STREAMS", .. _keys, .. _keys.Select(_ => ">")];
+            var idlePolls = 0;
             while (!_stop.IsCancellationRequested)
             {
                 RedisResult result;
@@ -159,9 +160,15 @@ internal sealed class RedisStreamsDriver : IBenchmarkDriver
                     }
                 }
 
-                if (delivered == 0 && _blocking is null)
+                if (_blocking is null)
                 {
-                    await Delay(TimeSpan.FromMilliseconds(1));
+                    // Polling: back off while idle (1, 2, 4 … 64 ms), back to 1 ms as soon as entries come, so hundreds of
+                    // idle consumers (W4) do not flood the server with empty reads.
+                    idlePolls = delivered == 0 ? Math.Min(idlePolls + 1, 7) : 0;
+                    if (idlePolls > 0)
+                    {
+                        await Delay(TimeSpan.FromMilliseconds(1 << (idlePolls - 1)));
+                    }
                 }
             }
         }
