@@ -148,7 +148,9 @@ internal static class ReportWriter
         var first = rows.FirstOrDefault(r => r.Skipped is null) ?? rows[0];
         md.AppendLine(CultureInfo.InvariantCulture, $"## {name}");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"{first.Topics:N0} topic(s), {first.MessageSize} B, rate {(first.ProducerRate == 0 ? "max" : first.ProducerRate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, measured {first.MeasuredSeconds:0.#} s.");
+        md.AppendLine(first.DrainRate is not null
+            ? $"{first.Topics:N0} topic(s), {first.MessageSize} B: a backlog of {first.Sent:N0} messages published at max rate with no consumer running, then drained by one consumer."
+            : $"{first.Topics:N0} topic(s), {first.MessageSize} B, rate {(first.ProducerRate == 0 ? "max" : first.ProducerRate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, measured {first.MeasuredSeconds:0.#} s.");
         md.AppendLine();
         if (rows.Any(r => r.DrainRate is not null))
         {
