@@ -68,22 +68,17 @@ internal sealed class WorkloadRunner
         var rssBefore = _sampler.CurrentRssBytes;
         var topics = Enumerable.Range(0, w.Topics).Select(t => $"omqb-{_runId}-{t}").ToArray();
         var subscriptions = Enumerable.Range(0, w.SubscriptionsPerTopic).Select(s => $"sub{s}").ToArray();
-        foreach (var topic in topics)
-        {
-            await _driver.CreateTopicAsync(topic, w.PartitionsPerTopic, subscriptions, cancellationToken);
-        }
+        await ForEachAsync(topics, topic => _driver.CreateTopicAsync(topic, w.PartitionsPerTopic, subscriptions, cancellationToken), cancellationToken);
 
         var producers = new List<(IBenchmarkProducer Producer, int Topic)>();
         var consumers = new List<IBenchmarkConsumer>();
         try
         {
-            for (var t = 0; t < topics.Length; t++)
-            {
-                for (var p = 0; p < w.ProducersPerTopic; p++)
-                {
-                    producers.Add((await _driver.CreateProducerAsync(topics[t], w.PartitionsPerTopic, cancellationToken), t));
-                }
-            }
+            var producerSlots = Enumerable.Range(0, topics.Length).SelectMany(t => Enumerable.Repeat(t, w.ProducersPerTopic)).ToArray();
+            var created = new (IBenchmarkProducer, int)[producerSlots.Length];
+            await ForEachAsync(Enumerable.Range(0, producerSlots.Length), async i =>
+                created[i] = (await _driver.CreateProducerAsync(topics[producerSlots[i]], w.PartitionsPerTopic, cancellationToken), producerSlots[i]), cancellationToken);
+            producers.AddRange(created);
 
             if (!w.IsBacklog)
             {
@@ -97,32 +92,40 @@ internal sealed class WorkloadRunner
         }
         finally
         {
-            foreach (var consumer in consumers)
-            {
-                await consumer.DisposeAsync();
-            }
-
-            foreach (var (producer, _) in producers)
-            {
-                await producer.DisposeAsync();
-            }
+            // All at once: a consumer may wait for its outstanding long poll (OrleansMQ: up to 1 s) before it is gone.
+            await Task.WhenAll(consumers.Select(c => c.DisposeAsync().AsTask()));
+            await Task.WhenAll(producers.Select(p => p.Producer.DisposeAsync().AsTask()));
         }
     }
 
     private async Task StartConsumersAsync(string[] topics, string[] subscriptions, List<IBenchmarkConsumer> consumers, CancellationToken cancellationToken)
     {
-        foreach (var topic in topics)
+        var slots = (from topic in topics
+                     from s in Enumerable.Range(0, subscriptions.Length)
+                     from c in Enumerable.Range(0, _w.ConsumersPerSubscription)
+                     select (Topic: topic, Subscription: s)).ToArray();
+        var created = new IBenchmarkConsumer?[slots.Length];
+        try
         {
-            for (var s = 0; s < subscriptions.Length; s++)
+            await ForEachAsync(Enumerable.Range(0, slots.Length), async i =>
             {
-                var subscription = s;
-                for (var c = 0; c < _w.ConsumersPerSubscription; c++)
-                {
-                    consumers.Add(await _driver.CreateConsumerAsync(topic, _w.PartitionsPerTopic, subscriptions[s], body => OnMessage(body, subscription), cancellationToken));
-                }
-            }
+                var (topic, subscription) = slots[i];
+                created[i] = await _driver.CreateConsumerAsync(topic, _w.PartitionsPerTopic, subscriptions[subscription], body => OnMessage(body, subscription), cancellationToken);
+            }, cancellationToken);
+        }
+        finally
+        {
+            // Whatever was created gets disposed by the caller, also when a later creation failed.
+            consumers.AddRange(created.OfType<IBenchmarkConsumer>());
         }
     }
+
+    /// <summary>
+    /// Setup calls (create topic, producer, consumer) 16 at a time: W4's 1,000 topics would otherwise take minutes of
+    /// sequential round trips on some brokers before anything is measured.
+    /// </summary>
+    private static Task ForEachAsync<T>(IEnumerable<T> items, Func<T, Task> action, CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (item, _) => await action(item));
 
     private async Task<WorkloadResult> RunTimedAsync(List<(IBenchmarkProducer Producer, int Topic)> producers, double rssPerTopicKiB, CancellationToken cancellationToken)
     {
