@@ -52,6 +52,9 @@ builder.UseOrleans(silo =>
 builder.Services.AddOrleansMQGateway(builder.Configuration.GetSection("Gateway"));
 
 await using var app = builder.Build();
+// The browser chat (wwwroot/chat: STOMP over WebSocket with the vendored @stomp/stompjs) at /chat/.
+app.UseDefaultFiles();
+app.UseStaticFiles();
 app.MapOrleansMQGateway();
 
 var options = app.Services.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;
@@ -60,7 +63,7 @@ var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orl
 #pragma warning disable CA1848 // one-off startup lines
 logger.LogInformation("OrleansMQ silo: data in {DataDirectory} ({Log} log, {State} state), {Clustering} clustering (cluster {ClusterId}), gateway on 127.0.0.1:{GatewayPort}",
     Path.GetFullPath(options.DataDirectory), options.LogStorage, options.StateStorage, clustering, clusterId, gatewayPort);
-logger.LogInformation("OrleansMQ gateway: HTTP on http://{Address}:{HttpPort} (OpenAPI /openapi/v1.json, STOMP over WebSocket /stomp), STOMP over TCP on {Address}:{StompPort}",
+logger.LogInformation("OrleansMQ gateway: HTTP on http://{Address}:{HttpPort} (OpenAPI /openapi/v1.json, STOMP over WebSocket /stomp, chat /chat/), STOMP over TCP on {Address}:{StompPort}",
     gateway.BindAddress, gateway.HttpPort, gateway.BindAddress, gateway.StompPort);
 #pragma warning restore CA1848
 await app.RunAsync();

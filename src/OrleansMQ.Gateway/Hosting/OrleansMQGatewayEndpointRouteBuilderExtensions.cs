@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using OrleansMQ.Gateway.Http;
 using OrleansMQ.Gateway.Stomp;
 using OrleansMQ.Gateway.Stomp.Transport;
+using OrleansMQ.Gateway.WebSockets;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -13,7 +14,8 @@ public static class OrleansMQGatewayEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps the REST API (<c>/topics</c>, <c>/queues</c>, <c>/exchanges</c>), the OpenAPI document
-    /// (<c>/openapi/v1.json</c>), STOMP over WebSocket (<c>/stomp</c>) and <c>/health</c>. On a <see cref="WebApplication"/>
+    /// (<c>/openapi/v1.json</c>), the WebSocket streaming consume protocol
+    /// (<c>/topics/{topic}/subscriptions/{subscription}/stream</c>, <c>/queues/{queue}/stream</c>), STOMP over WebSocket (<c>/stomp</c>) and <c>/health</c>. On a <see cref="WebApplication"/>
     /// it also adds the WebSocket and problem-details error middleware.
     /// </summary>
     public static IEndpointRouteBuilder MapOrleansMQGateway(this IEndpointRouteBuilder endpoints)
@@ -33,6 +35,7 @@ public static class OrleansMQGatewayEndpointRouteBuilderExtensions
         PublishEndpoints.Map(topics, queues, exchanges);
         ConsumeEndpoints.Map(topics, queues);
         DeadLetterEndpoints.Map(topics, queues);
+        StreamEndpoints.Map(topics, queues);
 
         endpoints.Map("/stomp", (HttpContext context, StompSessionFactory sessions) => StompWebSocketEndpoint.HandleAsync(context, sessions))
             .ExcludeFromDescription();

@@ -44,6 +44,9 @@ public sealed class OrleansMQGatewayOptions
     /// <summary>STOMP settings.</summary>
     public StompOptions Stomp { get; set; } = new();
 
+    /// <summary>Settings of the plain WebSocket streaming consume protocol (<c>…/stream</c>).</summary>
+    public WebSocketStreamOptions WebSocketStream { get; set; } = new();
+
     internal IPAddress ParsedBindAddress => IPAddress.Parse(BindAddress);
 }
 

@@ -44,6 +44,18 @@ internal sealed class OrleansMQGatewayOptionsValidator : IValidateOptions<Orlean
             Check(stomp.MaxFramesPerTransaction >= 1, $"Gateway:Stomp:MaxFramesPerTransaction {stomp.MaxFramesPerTransaction} must be ≥ 1.");
         }
 
+        if (options.WebSocketStream is not { } stream)
+        {
+            errors.Add("Gateway:WebSocketStream must be set.");
+        }
+        else
+        {
+            Check(stream.MaxCredit is >= 1 and <= 1_000_000, $"Gateway:WebSocketStream:MaxCredit {stream.MaxCredit} must be 1–1000000.");
+            Check(stream.MaxFrameBytes is >= 256 and <= 1 << 20, $"Gateway:WebSocketStream:MaxFrameBytes {stream.MaxFrameBytes} must be 256–1048576.");
+            Check(stream.PollWait >= TimeSpan.FromMilliseconds(50) && stream.PollWait <= TimeSpan.FromSeconds(20), $"Gateway:WebSocketStream:PollWait {stream.PollWait} must be 50 ms–20 s.");
+            Check(stream.MaxBatch is >= 1 and <= 10_000, $"Gateway:WebSocketStream:MaxBatch {stream.MaxBatch} must be 1–10000.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
 
         void Check(bool ok, string error)

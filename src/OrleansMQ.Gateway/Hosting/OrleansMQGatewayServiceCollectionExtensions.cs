@@ -11,6 +11,7 @@ using OrleansMQ.Gateway.Http.Pull;
 using OrleansMQ.Gateway.Publishing;
 using OrleansMQ.Gateway.Stomp;
 using OrleansMQ.Gateway.Stomp.Transport;
+using OrleansMQ.Gateway.WebSockets;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -54,6 +55,7 @@ public static class OrleansMQGatewayServiceCollectionExtensions
         services.AddSingleton<StompSessionFactory>();
         services.AddSingleton<StompTcpConnectionHandler>();
         services.AddSingleton<PullSessions>();
+        services.AddSingleton<StreamSessionFactory>();
         services.AddHostedService(sp => sp.GetRequiredService<PullSessions>());
 
         services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
@@ -62,7 +64,7 @@ public static class OrleansMQGatewayServiceCollectionExtensions
             {
                 Title = "OrleansMQ gateway",
                 Version = "v1",
-                Description = "Publish, pull-consume (receive + ack/nack by delivery id), topic/queue/subscription/exchange admin, dead-letter browse and re-drive. Errors are RFC 7807 problem details whose 'code' is the OrleansMQ ErrorCode.",
+                Description = "Publish, pull-consume (receive + ack/nack by delivery id), WebSocket streaming consume with credit (GET …/stream, see the Stream operation), topic/queue/subscription/exchange admin, dead-letter browse and re-drive. Errors are RFC 7807 problem details whose 'code' is the OrleansMQ ErrorCode.",
             };
             return Task.CompletedTask;
         }));

@@ -111,7 +111,7 @@ internal static class ConsumeEndpoints
         });
     }
 
-    private static string? ConsumerId(HttpContext context, string? query)
+    internal static string? ConsumerId(HttpContext context, string? query)
     {
         var id = context.Request.Headers[ConsumerIdHeader].FirstOrDefault() ?? query;
         return id is null ? null

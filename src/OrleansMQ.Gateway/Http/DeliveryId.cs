@@ -10,6 +10,8 @@ internal readonly record struct DeliveryId(int Partition, long Offset, int Attem
 {
     public static DeliveryId Of(Client.Delivery delivery) => new(delivery.Partition, delivery.Offset, delivery.DeliveryCount);
 
+    public static DeliveryId Of(DeliveredMessage delivery) => new(delivery.Message.Partition, delivery.Message.Offset, delivery.DeliveryCount);
+
     public DeliveryTag Tag => new(Offset, Attempt);
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Partition}-{Offset}-{Attempt}");
