@@ -9,6 +9,8 @@
 # Environment:
 #   (always)                   npm ci the gateway tests' STOMP clients into .tools/gateway-node (when their lock file
 #                              changed) and export OMQ_GATEWAY_NODE_MODULES
+#   (always)                   apt-get install rabbitmq-server redis-server nats-server when missing (the peer
+#                              benchmark smoke test starts them itself on loopback; scripts/peers-install.sh)
 #   OMQ_TEST_HANG_TIMEOUT=10m  per-test-host hang timeout before blame kills it (and dumps it)
 # Extra arguments go to `dotnet test`, e.g. ./scripts/test.sh --filter "FullyQualifiedName~Partition"
 set -euo pipefail
@@ -94,6 +96,11 @@ ensure_browser() {
   export OMQ_BROWSER_NODE_MODULES="$browser_node_prefix/node_modules"
 }
 
+# ensure_peers (scripts/peers-install.sh): RabbitMQ, Redis and NATS from Debian packages for the peer benchmark's smoke
+# test (tests/OrleansMQ.SiloHost.Tests/PeerBenchmarkSmokeTests.cs); no apt-get when they are installed already.
+# shellcheck source=scripts/peers-install.sh
+source "$repo_root/scripts/peers-install.sh"
+
 # Sums the <Counters .../> of the given TRX files and prints "N passed, N failed[, N skipped]".
 # Node is used because it is always present on CI (python may not be) and it copes with any attribute order.
 # TRX "error", "timeout" and "aborted" outcomes count as failures. Skipped = total - passed - failures:
@@ -137,6 +144,7 @@ ensure_azurite
 ensure_gateway_node
 
 ensure_browser
+ensure_peers
 
 # --disable-build-servers: no MSBuild nodes or compiler server outlive the script (CI jobs stay clean).
 build_rc=0

@@ -10,6 +10,7 @@ using OrleansMQ.Benchmarks.Scenarios;
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- routing [--rounds 3 --duration 5 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- backlog-memory [--messages 1000000 --consume-rate 200 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- micro [BenchmarkDotNet arguments, e.g. --filter *Codec*]
+//   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- peers --mode quick   (scripts/bench-peers.sh installs and starts the peer servers)
 const string AzureConnectionStringVariable = "OMQ_AZURE_CONNECTION_STRING";
 var defaults = new BenchmarkSettings();
 var partitions = new Option<int>("--partitions") { Description = "Partitions of the benchmark topic.", DefaultValueFactory = _ => defaults.Partitions };
@@ -130,5 +131,25 @@ backlogMemory.SetAction((r, ct) => BacklogMemoryScenario.RunAsync(
         TimeSpan.FromSeconds(r.GetValue(hold)), TimeSpan.FromSeconds(r.GetValue(sampleEvery)), r.GetValue(fsync) == FsyncOption.Always),
     ct));
 
-var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback.") { publish, latency, routing, micro, backlogMemory };
+var mode = new Option<OrleansMQ.Benchmarks.Peers.RunMode>("--mode") { Description = "peers: full (workload files as written), quick (a few seconds each, < 5 min) or smoke (~2 s each, CI).", DefaultValueFactory = _ => OrleansMQ.Benchmarks.Peers.RunMode.Quick };
+var workloads = new Option<string[]>("--workloads") { Description = "peers: workload name prefixes (W1, W2-max-throughput-100B, ...); default: the mode's set.", AllowMultipleArgumentsPerToken = true };
+var servers = new Option<string[]>("--servers") { Description = "peers: servers to run (orleansmq, rabbitmq, redis, nats); default: all.", AllowMultipleArgumentsPerToken = true };
+var output = new Option<string>("--out") { Description = "peers: report directory (report.md, report.json, *.png).", DefaultValueFactory = _ => "peers-report" };
+var note = new Option<string?>("--note") { Description = "peers: a line for the report header (e.g. the machine's load)." };
+var peers = new Command("peers", "OrleansMQ vs RabbitMQ, Redis Streams and NATS JetStream: OpenMessaging-style workloads against real servers started as child processes.")
+{
+    mode, workloads, servers, output, note,
+};
+peers.SetAction((r, ct) => OrleansMQ.Benchmarks.Peers.PeersBenchmark.RunAsync(new OrleansMQ.Benchmarks.Peers.PeersSettings
+{
+    Mode = r.GetValue(mode),
+    Workloads = [.. (r.GetValue(workloads) ?? []).SelectMany(w => w.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
+    Servers = r.GetValue(servers) is { Length: > 0 } chosen
+        ? [.. chosen.SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))]
+        : OrleansMQ.Benchmarks.Peers.PeersSettings.AllServers,
+    OutputDirectory = r.GetValue(output)!,
+    Note = r.GetValue(note),
+}, ct));
+
+var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback; peers: the same workloads against RabbitMQ, Redis and NATS.") { publish, latency, routing, micro, backlogMemory, peers };
 return await root.Parse(args).InvokeAsync();
