@@ -63,11 +63,11 @@ public static class OrleansMQSiloBuilderExtensions
 
             // Azure Table state (cluster mode): the table and client come from the broker options.
             services.AddOptions<Orleans.Configuration.AzureTableStorageOptions>(OrleansMQServerOptions.GrainStorageName)
-                .Configure<IOptions<OrleansMQServerOptions>, Orleans.Storage.IGrainStorageSerializer>((table, mq, serializer) =>
+                .Configure<IOptions<OrleansMQServerOptions>, Orleans.Serialization.Serializer>((table, mq, serializer) =>
                 {
                     if (mq.Value.StateStorage == LogStorageKind.AzureStorage)
                     {
-                        table.GrainStorageSerializer ??= serializer;
+                        table.GrainStorageSerializer ??= CreateStateSerializer(serializer);
                         table.TableServiceClient = new Azure.Data.Tables.TableServiceClient(mq.Value.AzureStorageConnectionString);
                         table.TableName = new string([.. mq.Value.AzureNamePrefix.Where(char.IsAsciiLetterOrDigit)]) + "state";
                     }
@@ -80,6 +80,16 @@ public static class OrleansMQSiloBuilderExtensions
 
         return builder;
     }
+
+    /// <summary>
+    /// The serializer of the broker's grain state in Azure Table: Orleans' binary serializer, the one grain calls use, so
+    /// every state type that crosses the wire also round-trips through storage. (Orleans' default for grain storage is
+    /// Newtonsoft JSON with type names, which cannot read back the compiler-generated list types that collection
+    /// expressions create, e.g. a subscription's transforms: the state was written but a new activation after a
+    /// failover could not load it.)
+    /// </summary>
+    internal static Orleans.Storage.IGrainStorageSerializer CreateStateSerializer(Orleans.Serialization.Serializer serializer) =>
+        new Orleans.Storage.OrleansGrainStorageSerializer(serializer);
 
     private sealed class OrleansMQMarker;
 

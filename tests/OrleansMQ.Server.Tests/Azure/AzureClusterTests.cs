@@ -107,6 +107,10 @@ public sealed class AzureClusterTests(AzuriteFixture azurite, ITestOutputHelper 
             var membership = broker.Cluster.Silos[0].ServiceProvider.GetRequiredService<IMembershipTable>();
             Assert.Contains("Azure", membership.GetType().FullName, StringComparison.Ordinal);
             Assert.Equal(3, await ActiveSilosInAzureTableAsync(broker.Cluster.Options.ClusterId));
+            // Grain state in Azure Table uses Orleans' binary serializer (see StateSerializationTests for why).
+            var tableOptions = broker.Cluster.Silos[0].ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Orleans.Configuration.AzureTableStorageOptions>>()
+                .Get(OrleansMQServerOptions.GrainStorageName);
+            Assert.IsType<Orleans.Storage.OrleansGrainStorageSerializer>(tableOptions.GrainStorageSerializer);
             var mq = broker.Client;
             await mq.Admin.CreateQueueAsync("azure-load", new QueueSpec { Partitions = 6, AckTimeout = TimeSpan.FromSeconds(10) });
             var acked = new ConcurrentDictionary<int, bool>();
