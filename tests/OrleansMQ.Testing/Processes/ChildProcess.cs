@@ -197,6 +197,24 @@ public sealed class ChildProcess : IAsyncDisposable
         await _process.WaitForExitAsync(deadline.Token);
     }
 
+    /// <summary>
+    /// Sends <paramref name="signal"/> ("STOP", "CONT", "TERM", …) to this process only, by its PID, with kill(1). Fault
+    /// tests pause a silo (STOP/CONT) or ask it to shut down (TERM).
+    /// </summary>
+    public async Task SignalAsync(string signal)
+    {
+        var info = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
+        info.ArgumentList.Add($"-{signal}");
+        info.ArgumentList.Add(Id.ToString(CultureInfo.InvariantCulture));
+        using var kill = Process.Start(info) ?? throw new InvalidOperationException("Could not start kill(1).");
+        var error = await kill.StandardError.ReadToEndAsync();
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0 && !HasExited)
+        {
+            throw new InvalidOperationException($"kill -{signal} {Id} failed (exit {kill.ExitCode}): {error}");
+        }
+    }
+
     /// <summary>The name, PID, state and the tail of the output, for assertion messages.</summary>
     public string Describe()
     {

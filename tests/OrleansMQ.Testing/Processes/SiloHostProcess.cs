@@ -54,6 +54,9 @@ public sealed class SiloHostProcess : IAsyncDisposable
     /// <summary>The running (or last) generation.</summary>
     public ChildProcess Current => _generations[^1];
 
+    /// <summary>Every generation started so far, oldest first (the last one is <see cref="Current"/>).</summary>
+    public IReadOnlyList<ChildProcess> Generations => _generations;
+
     /// <summary>How long the last start took until the gateway accepted a TCP connection.</summary>
     public TimeSpan LastStartDuration { get; private set; }
 
@@ -79,6 +82,35 @@ public sealed class SiloHostProcess : IAsyncDisposable
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing; whatever the storage did not make durable is gone.</summary>
     public Task KillAsync() => Current.KillAsync();
+
+    /// <summary>SIGSTOP: the process freezes (no heartbeats, no I/O) until <see cref="ResumeAsync"/>.</summary>
+    public Task PauseAsync() => Current.SignalAsync("STOP");
+
+    /// <summary>SIGCONT after <see cref="PauseAsync"/>.</summary>
+    public Task ResumeAsync() => Current.SignalAsync("CONT");
+
+    /// <summary>
+    /// SIGTERM, then waits up to <paramref name="timeout"/> for a graceful shutdown (the silo leaves the cluster and hands
+    /// its grains over); kills it if it takes longer. Returns whether it exited on its own.
+    /// </summary>
+    public async Task<bool> StopGracefullyAsync(TimeSpan timeout)
+    {
+        if (Current.HasExited)
+        {
+            return true;
+        }
+
+        await Current.SignalAsync("TERM");
+        try
+        {
+            await Current.WaitForExitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Starts a new generation on the same ports and data directory (killing the current one first if it still runs).</summary>
     public async Task RestartAsync()
