@@ -24,6 +24,7 @@ internal sealed class ClusterJoinLeaveScenario : FaultScenario
         try
         {
             await using var workload = WorkloadProcess.Start(Settings, NewTopic(), "run1", all.Select(s => s.GatewayPort), StandardSubscriptions());
+            await workload.WaitForAcksAsync(100, WorkloadStartTimeout);
             var changes = 0;
             while (!workload.Process.HasExited)
             {

@@ -17,6 +17,7 @@ internal sealed class ClusterKillScenario : FaultScenario
         try
         {
             await using var workload = WorkloadProcess.Start(Settings, NewTopic(), "run1", silos.Select(s => s.GatewayPort), StandardSubscriptions());
+            await workload.WaitForAcksAsync(100, WorkloadStartTimeout);
             var kills = 0;
             while (!workload.Process.HasExited)
             {

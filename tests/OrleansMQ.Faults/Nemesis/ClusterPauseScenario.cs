@@ -21,6 +21,7 @@ internal sealed class ClusterPauseScenario : FaultScenario
         try
         {
             await using var workload = WorkloadProcess.Start(Settings, NewTopic(), "run1", silos.Select(s => s.GatewayPort), StandardSubscriptions());
+            await workload.WaitForAcksAsync(100, WorkloadStartTimeout);
             var pauses = 0;
             while (!workload.Process.HasExited)
             {

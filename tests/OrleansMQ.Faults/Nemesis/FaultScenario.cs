@@ -16,6 +16,9 @@ public abstract class FaultScenario
     /// <summary>How long a workload run may take beyond its publishing time (retries, restarts, drain).</summary>
     protected static readonly TimeSpan WorkloadSlack = TimeSpan.FromMinutes(4);
 
+    /// <summary>How long a workload may take to connect and get its first acknowledgements (a loaded machine is slow).</summary>
+    protected static readonly TimeSpan WorkloadStartTimeout = TimeSpan.FromSeconds(120);
+
     private readonly List<string> _faults = [];
     private readonly List<string> _notes = [];
     private readonly List<string> _problems = [];

@@ -16,6 +16,7 @@ internal sealed class FileKillScenario : FaultScenario
         await using var silo = await SiloHostProcess.StartAsync(Path.Combine(Settings.OutputDirectory, "data"), SiloStorage.File);
         var topic = NewTopic();
         await using var workload = WorkloadProcess.Start(Settings, topic, "run1", [silo.GatewayPort], StandardSubscriptions());
+        await workload.WaitForAcksAsync(100, WorkloadStartTimeout);
         var kills = 0;
         while (!workload.Process.HasExited)
         {

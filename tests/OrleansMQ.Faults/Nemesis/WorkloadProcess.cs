@@ -65,6 +65,42 @@ public sealed class WorkloadProcess : IAsyncDisposable
     /// <summary>The last "progress …" line it printed.</summary>
     public string LastProgress => Process.StdoutLines.LastOrDefault(l => l.StartsWith("progress", StringComparison.Ordinal) || l.StartsWith("done", StringComparison.Ordinal)) ?? "(no progress yet)";
 
+    /// <summary>Acknowledged publishes according to the last progress line.</summary>
+    public int Acknowledged
+    {
+        get
+        {
+            var line = LastProgress;
+            var at = line.IndexOf(" ok=", StringComparison.Ordinal);
+            if (at < 0)
+            {
+                return 0;
+            }
+
+            var digits = line.AsSpan(at + 4);
+            var end = digits.IndexOf(' ');
+            return int.Parse(end < 0 ? digits : digits[..end], CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>
+    /// Waits until the run has <paramref name="acks"/> acknowledged publishes (the nemesis starts only once the workload is
+    /// connected and running), or it exits, or <paramref name="timeout"/> passes (then throws with its output).
+    /// </summary>
+    public async Task WaitForAcksAsync(int acks, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Acknowledged < acks && !Process.HasExited)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The workload did not reach {acks} acknowledged publishes within {timeout.TotalSeconds:0} s.\n{Process.Describe()}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>Whether the run has passed the end of publishing.</summary>
     public bool PublishingDone => Process.CountStdoutLines(l => l.StartsWith("published in", StringComparison.Ordinal)) > 0;
 
