@@ -399,7 +399,20 @@ internal sealed partial class PartitionGrain(
             DeleteBelowOffset = retention.UntilAcknowledged && topic.Subscriptions.Count > 0 ? MinAckFloor(log) : null,
         };
         var before = log.LowWatermark;
-        var after = await log.ApplyRetentionAsync(request, cancellationToken);
+        long after;
+        try
+        {
+            after = await log.ApplyRetentionAsync(request, cancellationToken);
+        }
+        catch (LogFencedException ex)
+        {
+            // Another activation of this partition (on another silo) owns the log now: this one must not write or serve.
+            _faulted = true;
+            LogAppendFailed(logger, ex, _topic, _partition);
+            DeactivateOnIdle();
+            return;
+        }
+
         if (after != before)
         {
             LogRetention(logger, _topic, _partition, before, after);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Concurrent;
 using OrleansMQ.Client;
 using Xunit.Abstractions;
@@ -95,12 +96,17 @@ public sealed class AzureClusterTests(AzuriteFixture azurite, ITestOutputHelper 
     }
 
     [Fact]
-    public async Task Three_silos_lose_no_acknowledged_message_when_a_silo_leaves_and_another_joins_under_load()
+    public async Task Three_silos_with_Azure_Table_membership_lose_no_acknowledged_message_when_a_silo_leaves_and_another_joins_under_load()
     {
         var prefix = $"l{Guid.NewGuid():N}"[..20];
-        await using var broker = await BrokerCluster.StartAsync(silos: 3, configure: o => AzureBacked(o, prefix), serviceId: prefix);
+        await using var broker = await BrokerCluster.StartAsync(silos: 3, configure: o => AzureBacked(o, prefix), serviceId: prefix,
+            azureMembershipConnectionString: azurite.ConnectionString);
         try
         {
+            // The silos found each other through the Azure Table membership table, not TestingHost's in-memory one.
+            var membership = broker.Cluster.Silos[0].ServiceProvider.GetRequiredService<IMembershipTable>();
+            Assert.Contains("Azure", membership.GetType().FullName, StringComparison.Ordinal);
+            Assert.Equal(3, await ActiveSilosInAzureTableAsync(broker.Cluster.Options.ClusterId));
             var mq = broker.Client;
             await mq.Admin.CreateQueueAsync("azure-load", new QueueSpec { Partitions = 6, AckTimeout = TimeSpan.FromSeconds(10) });
             var acked = new ConcurrentDictionary<int, bool>();
@@ -169,10 +175,28 @@ public sealed class AzureClusterTests(AzuriteFixture azurite, ITestOutputHelper 
             var duplicates = received.Values.Sum(c => c - 1);
             output.WriteLine($"acknowledged {acked.Count}, delivered {received.Count} distinct, {duplicates} duplicate deliveries");
             Assert.All(acked.Keys, k => Assert.True(received.ContainsKey(k), $"acknowledged message {k} was lost"));
+            await Eventually.ReturnsAsync(() => ActiveSilosInAzureTableAsync(broker.Cluster.Options.ClusterId), n => n == 3, TimeSpan.FromSeconds(60),
+                "the membership table lists the two remaining silos and the one that joined as active");
         }
         finally
         {
             broker.DeleteData();
         }
+    }
+
+    // Rows of Orleans' Azure Table membership (table OrleansSiloInstances, partition = cluster id) whose status is Active.
+    private async Task<int> ActiveSilosInAzureTableAsync(string clusterId)
+    {
+        var table = new Azure.Data.Tables.TableClient(azurite.ConnectionString, "OrleansSiloInstances");
+        var active = 0;
+        await foreach (var row in table.QueryAsync<Azure.Data.Tables.TableEntity>(e => e.PartitionKey == clusterId))
+        {
+            if (row.GetString("Status") == "Active")
+            {
+                active++;
+            }
+        }
+
+        return active;
     }
 }

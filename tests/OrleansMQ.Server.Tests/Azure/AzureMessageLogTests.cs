@@ -181,6 +181,63 @@ public sealed class AzureMessageLogTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_stale_instance_deletes_nothing_in_retention_and_the_owner_still_can()
+    {
+        var topic = NewTopic();
+        var frame = TestRecords.FrameSize();
+        void SmallSegments(AzureLogOptions o) => o.SegmentBytes = 3 * frame;
+        var older = await OpenAsync(NewSilo(SmallSegments), topic);
+        await older.AppendAsync(TestRecords.Range(0, 7)); // [0-2] [3-5] [6]: two sealed segments retention may delete
+        Assert.Equal(3, (await SegmentBlobsAsync(topic)).Count);
+
+        // The takeover only appends a fence frame to the active segment (no new segment blob).
+        var newer = await OpenAsync(NewSilo(SmallSegments), topic);
+        Assert.Equal(3, (await SegmentBlobsAsync(topic)).Count);
+
+        var everything = new RetentionRequest { DeleteBelowOffset = 100 };
+        await Assert.ThrowsAsync<LogFencedException>(async () => await older.ApplyRetentionAsync(everything));
+        Assert.Equal(3, (await SegmentBlobsAsync(topic)).Count);
+        Assert.Equal(0, older.LowWatermark); // its view is unchanged, and it stays fenced for appends too
+        await Assert.ThrowsAsync<LogFencedException>(async () => await older.AppendAsync(TestRecords.Range(7, 1)));
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => $"msg-{i:D8}"), (await TestRecords.ReadAllAsync(newer)).Select(r => r.MessageId));
+
+        Assert.Equal(6, await newer.ApplyRetentionAsync(everything));
+        Assert.Single(await SegmentBlobsAsync(topic));
+    }
+
+    [Fact]
+    public async Task A_stale_instance_whose_successor_rolled_to_a_new_segment_deletes_nothing_in_retention()
+    {
+        var topic = NewTopic();
+        var frame = TestRecords.FrameSize();
+        void SmallSegments(AzureLogOptions o) => o.SegmentBytes = 3 * frame;
+        var older = await OpenAsync(NewSilo(SmallSegments), topic);
+        await older.AppendAsync(TestRecords.Range(0, 7));
+
+        var newer = await OpenAsync(NewSilo(SmallSegments), topic);
+        await newer.AppendAsync(TestRecords.Range(7, 5)); // rolls: the older instance's active segment is sealed by the newer one
+        var blobs = (await SegmentBlobsAsync(topic)).Select(b => b.Name).ToList();
+
+        await Assert.ThrowsAsync<LogFencedException>(async () => await older.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = 3 }));
+        Assert.Equal(blobs, (await SegmentBlobsAsync(topic)).Select(b => b.Name));
+        Assert.Equal(12, (await TestRecords.ReadAllAsync(newer)).Count);
+    }
+
+    [Fact]
+    public async Task Retention_by_the_owner_works_while_its_own_appends_are_in_flight()
+    {
+        var topic = NewTopic();
+        var frame = TestRecords.FrameSize();
+        var log = await OpenAsync(NewSilo(o => o.SegmentBytes = 3 * frame), topic);
+        await log.AppendAsync(TestRecords.Range(0, 7));
+        var inFlight = Enumerable.Range(0, 20).Select(i => log.AppendAsync(TestRecords.Range(7 + i, 1)).AsTask()).ToList();
+        var low = await log.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = 6 });
+        await Task.WhenAll(inFlight);
+        Assert.True(low >= 6, $"low watermark {low}");
+        Assert.Equal(27, log.HighWatermark);
+    }
+
+    [Fact]
     public async Task Opening_again_in_the_same_silo_disposes_the_older_instance()
     {
         var factory = NewSilo();

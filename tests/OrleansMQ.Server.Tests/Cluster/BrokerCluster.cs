@@ -30,7 +30,8 @@ public sealed class BrokerCluster : IAsyncDisposable
 
     public IGrainFactory Grains => Cluster.Client;
 
-    public static async Task<BrokerCluster> StartAsync(short silos = 2, string? dataDirectory = null, FakeTimeProvider? time = null, Action<OrleansMQServerOptions>? configure = null, string? serviceId = null)
+    public static async Task<BrokerCluster> StartAsync(short silos = 2, string? dataDirectory = null, FakeTimeProvider? time = null, Action<OrleansMQServerOptions>? configure = null, string? serviceId = null,
+        string? azureMembershipConnectionString = null)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "omq-tests", Guid.NewGuid().ToString("N"));
         time ??= new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)) { AutoAdvanceAmount = TimeSpan.Zero };
@@ -41,10 +42,29 @@ public sealed class BrokerCluster : IAsyncDisposable
             builder.Options.ServiceId = serviceId;
         }
 
+        if (azureMembershipConnectionString is not null)
+        {
+            // Real cluster membership in Azure Table (Microsoft.Orleans.Clustering.AzureStorage), as silo-host's cluster
+            // mode uses, instead of TestingHost's in-memory membership; the cluster id keeps test clusters apart in the table.
+            // TestingHost 10.4.2 keeps InProcessTestClusterOptions.UseTestClusterMembership internal (the classic TestCluster
+            // has it public), and with it on, its in-memory table replaces any IMembershipTable we register. The Azure test
+            // asserts the silos really use the Azure table, so a TestingHost change that breaks this fails loudly.
+            var useTestMembership = typeof(InProcessTestClusterOptions).GetProperty("UseTestClusterMembership",
+                    System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
+                ?? throw new InvalidOperationException("InProcessTestClusterOptions.UseTestClusterMembership is gone: revisit Azure membership in BrokerCluster.");
+            useTestMembership.SetValue(builder.Options, false);
+            builder.Options.ClusterId = $"omq-{Guid.NewGuid():N}"[..24];
+        }
+
         var dir = dataDirectory;
         var clock = time;
         builder.ConfigureSilo((_, silo) =>
         {
+            if (azureMembershipConnectionString is not null)
+            {
+                silo.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(azureMembershipConnectionString));
+            }
+
             silo.Services.AddKeyedSingleton<TimeProvider>(OrleansMQServerOptions.TimeProviderKey, clock);
             silo.AddOrleansMQ(o =>
             {
@@ -58,7 +78,15 @@ public sealed class BrokerCluster : IAsyncDisposable
             silo.Services.AddKeyedSingleton<IMessageTransform, UpperCaseTransform>("upper");
             silo.Services.AddKeyedSingleton<IMessageTransform, RejectingTransform>("explode");
         });
-        builder.ConfigureClient(client => client.Services.AddOrleansMQClient());
+        builder.ConfigureClient(client =>
+        {
+            if (azureMembershipConnectionString is not null)
+            {
+                client.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(azureMembershipConnectionString));
+            }
+
+            client.Services.AddOrleansMQClient();
+        });
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new BrokerCluster(cluster, dataDirectory, time);

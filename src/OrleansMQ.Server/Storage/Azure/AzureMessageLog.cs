@@ -407,6 +407,23 @@ public sealed partial class AzureMessageLog : IMessageLog
                 }
             }
 
+            if (removed.Length > 0 && !await IsStillOwnerAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var fenced = new LogFencedException($"Azure log {Topic}/{Partition}: another instance took the partition over; this instance deletes nothing (retention skipped).");
+                lock (_sync)
+                {
+                    _segments = [.. removed, .. _segments];
+                    foreach (var segment in removed)
+                    {
+                        _totalBytes += segment.RecordBytes;
+                    }
+
+                    _failure ??= fenced;
+                }
+
+                throw fenced;
+            }
+
             var deleted = 0;
             for (; deleted < removed.Length; deleted++)
             {
@@ -468,6 +485,67 @@ public sealed partial class AzureMessageLog : IMessageLog
         await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).ConfigureAwait(false))
         {
             await container.GetBlobClient(blob.Name).DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Retention's fence check (deletes are not conditional writes, so they are guarded by a probe): false when another
+    // instance opened the partition after this one, i.e. created a later segment blob, or wrote a fence frame into the
+    // active segment after the data this instance knows to be durable. A takeover racing the probe can still let the
+    // stale instance delete, but only sealed segments that its own (older, hence no more permissive) view of the ack
+    // floors, ages and sizes allows; the new owner's appends are never touched.
+    private async Task<bool> IsStillOwnerAsync(CancellationToken cancellationToken)
+    {
+        AzureSegment active;
+        long dataEnd;
+        lock (_sync)
+        {
+            active = _segments[^1];
+            dataEnd = active.DataEnd;
+        }
+
+        var self = InstanceId.ToString("N");
+        await foreach (var blob in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = _prefix, Traits = BlobTraits.Metadata }, cancellationToken).ConfigureAwait(false))
+        {
+            if (AzureSegment.TryParseName(blob.Name, _prefix, out var baseOffset) && baseOffset > active.BaseOffset
+                && blob.Metadata.TryGetValue(CreatorMetadataKey, out var creator) && creator != self)
+            {
+                return false;
+            }
+        }
+
+        ReadOnlyMemory<byte> tail;
+        try
+        {
+            var response = await _container.GetBlobClient(active.BlobName)
+                .DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(dataEnd) }, cancellationToken).ConfigureAwait(false);
+            tail = response.Value.Content.ToMemory();
+        }
+        catch (RequestFailedException ex) when (ex.Status == 416)
+        {
+            return true; // nothing was written after the data this instance knows
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            lock (_sync)
+            {
+                return !ReferenceEquals(_segments[^1], active); // gone: fine only if this instance rolled past it meanwhile
+            }
+        }
+
+        for (var position = 0; ;)
+        {
+            var item = AzureSegmentFormat.Next(tail.Span, position, out var length, out var payload);
+            if (item == SegmentItem.Fence && AzureSegmentFormat.ReadFenceInstance(payload) is { } writer && writer != InstanceId)
+            {
+                return false;
+            }
+
+            if (item is SegmentItem.End or SegmentItem.Incomplete || length <= 0 || item is not (SegmentItem.Record or SegmentItem.Fence or SegmentItem.Seal))
+            {
+                return true; // the rest is this instance's own appends in flight (or bytes this probe cannot judge)
+            }
+
+            position += length;
         }
     }
 

@@ -91,6 +91,10 @@ internal static class AzureSegmentFormat
         WriteControlEnvelope(destination[..FenceFrameSize], FenceTag);
     }
 
+    /// <summary>The instance id in a fence frame's payload (as returned by <see cref="Next"/>); null when it is not a valid fence payload.</summary>
+    public static Guid? ReadFenceInstance(ReadOnlySpan<byte> payload) =>
+        payload.Length == FencePayloadSize && payload[0] == Version ? new Guid(payload.Slice(1, 16)) : null;
+
     /// <summary>The seal frame of <paramref name="summary"/>.</summary>
     public static byte[] CreateSeal(SealSummary summary)
     {
