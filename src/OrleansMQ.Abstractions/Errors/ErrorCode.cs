@@ -35,4 +35,6 @@ public enum ErrorCode
     Unroutable = 14,
     /// <summary>A request got no reply within its timeout.</summary>
     RequestTimeout = 15,
+    /// <summary>The broker's storage is out of space: the publish was not acknowledged. Retry once space is freed.</summary>
+    StorageFull = 16,
 }

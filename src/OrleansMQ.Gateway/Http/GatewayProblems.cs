@@ -25,6 +25,7 @@ internal static class GatewayProblems
         ErrorCode.InvalidOperation => StatusCodes.Status409Conflict,
         ErrorCode.Unroutable => StatusCodes.Status422UnprocessableEntity,
         ErrorCode.RequestTimeout => StatusCodes.Status504GatewayTimeout,
+        ErrorCode.StorageFull => StatusCodes.Status507InsufficientStorage,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -56,6 +57,7 @@ internal static class GatewayProblems
         ErrorCode.ConsumerBusy => "Consumer busy",
         ErrorCode.Unroutable => "Unroutable",
         ErrorCode.RequestTimeout => "Request timeout",
+        ErrorCode.StorageFull => "Storage full",
         _ => code.ToString(),
     };
 }

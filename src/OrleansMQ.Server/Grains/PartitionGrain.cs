@@ -206,7 +206,9 @@ internal sealed partial class PartitionGrain(
             _faulted = true;
             LogAppendFailed(logger, ex, _topic, _partition);
             DeactivateOnIdle();
-            throw new OrleansMQException(ErrorCode.Internal, $"Append to '{_topic}/{_partition}' failed; nothing from this batch was acknowledged.", ex);
+            throw StorageErrors.IsDiskFull(ex)
+                ? new OrleansMQException(ErrorCode.StorageFull, $"Append to '{_topic}/{_partition}' failed: the broker's storage is full (no space left on device); nothing from this batch was acknowledged. Retry once space is freed.", ex)
+                : new OrleansMQException(ErrorCode.Internal, $"Append to '{_topic}/{_partition}' failed; nothing from this batch was acknowledged.", ex);
         }
 
         var tag = new KeyValuePair<string, object?>("topic", _topic);

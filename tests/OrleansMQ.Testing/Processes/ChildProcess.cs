@@ -51,9 +51,10 @@ public sealed class ChildProcess : IAsyncDisposable
     /// <summary>
     /// Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c> in the dll's folder (so its appsettings.json
     /// applies). Its standard input gets <paramref name="standardInput"/> (UTF-8) and is then closed; empty when null.
+    /// <paramref name="environment"/> adds environment variables.
     /// </summary>
-    public static ChildProcess Start(string name, string dll, IEnumerable<string> arguments, string? standardInput = null) =>
-        StartProgram(name, BuildOutputs.DotnetHost, [dll, .. arguments], System.IO.Path.GetDirectoryName(dll)!, standardInput: standardInput);
+    public static ChildProcess Start(string name, string dll, IEnumerable<string> arguments, string? standardInput = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartProgram(name, BuildOutputs.DotnetHost, [dll, .. arguments], System.IO.Path.GetDirectoryName(dll)!, environment, standardInput);
 
     /// <summary>
     /// Starts any program (e.g. <c>node script.cjs</c>) with extra environment variables; its standard input gets
