@@ -122,6 +122,7 @@ public abstract class FaultScenario
         {
             var exit = await workload.WaitAsync(Settings.PublishDuration + WorkloadSlack);
             Log($"workload {workload.RunId} exited {exit}: {workload.LastProgress}");
+            await File.WriteAllTextAsync(Path.Combine(workload.Directory, "workload.log"), workload.Process.Output);
             if (exit != 0)
             {
                 Problem($"workload {workload.RunId} exited with code {exit}:\n{workload.Process.Describe()}");
@@ -132,6 +133,10 @@ public abstract class FaultScenario
             Problem($"workload {workload.RunId} did not finish: {ex.Message}");
         }
     }
+
+    /// <summary>Writes the output of every generation of <paramref name="silo"/> to {name}.log in the scenario's folder.</summary>
+    protected Task SaveAsync(SiloHostProcess silo, string name) =>
+        File.WriteAllTextAsync(Path.Combine(Settings.OutputDirectory, name + ".log"), string.Join("\n", silo.Generations.Select(g => $"===== {g.Name} (pid {g.Id})\n{g.Output}")));
 
     /// <summary>Silo-host arguments for cluster mode on Azure Storage (Azurite), with quick failure detection.</summary>
     protected string[] ClusterArguments(string prefix) =>
@@ -164,10 +169,12 @@ public abstract class FaultScenario
     /// <summary>Disposes silos, collecting failures into the report instead of throwing.</summary>
     protected async Task StopAllAsync(IEnumerable<SiloHostProcess> silos)
     {
+        var i = 0;
         foreach (var silo in silos)
         {
             try
             {
+                await SaveAsync(silo, $"silo{++i}");
                 await silo.DisposeAsync();
             }
             catch (Exception ex)

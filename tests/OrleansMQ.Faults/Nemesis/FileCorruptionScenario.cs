@@ -32,7 +32,8 @@ internal sealed class FileCorruptionScenario : FaultScenario
         for (var partition = 0; partition < Settings.Partitions; partition++)
         {
             var kind = Random.Next(2) == 0 ? "torn-tail" : "bit-flip";
-            var fault = SegmentCorruptor.Corrupt(data, topic, partition, kind, Random, lastRecords: 20, run1.Producers(Settings.Producers));
+            // The silo host keeps the file log under <DataDirectory>/log.
+            var fault = SegmentCorruptor.Corrupt(Path.Combine(data, "log"), topic, partition, kind, Random, lastRecords: 20, run1.Producers(Settings.Producers));
             if (fault is not null)
             {
                 faults.Add(fault);
@@ -52,6 +53,12 @@ internal sealed class FileCorruptionScenario : FaultScenario
         // Recovery opens a partition log on first use; run 2 used them all, so each damaged one must have reported its cut.
         var cuts = CountOutput(silo, TailCutLog) - cutsBefore;
         Note($"recovery logged {cuts} tail cut(s) for {faults.Count} damaged partition(s); {report.LostToInjectedDiskFaults.Count} acknowledged deliveries (over 2 subscriptions) missing exactly at the destroyed offsets");
+        await SaveAsync(silo, "silo");
+        if (faults.Count == 0)
+        {
+            Problem($"the nemesis found no segment files to damage under {data}");
+        }
+
         if (cuts < faults.Count)
         {
             Problem($"recovery reported {cuts} tail cut(s), but {faults.Count} partitions were damaged.\n{silo.Describe()}");

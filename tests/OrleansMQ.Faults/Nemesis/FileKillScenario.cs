@@ -36,6 +36,7 @@ internal sealed class FileKillScenario : FaultScenario
         }
 
         await FinishAsync(workload);
+        await SaveAsync(silo, "silo");
         Check(workload);
     }
 }

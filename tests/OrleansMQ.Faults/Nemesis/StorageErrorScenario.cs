@@ -63,6 +63,7 @@ internal sealed class StorageErrorScenario : FaultScenario
 
             var acksWhenHealthy = workload.Acknowledged;
             await FinishAsync(workload);
+            await SaveAsync(silo, "silo");
             var publishes = workload.ReadPublishes();
             Check(workload);
 
