@@ -430,14 +430,27 @@ internal sealed partial class PartitionGrain(
 
         foreach (var subscription in topic.Subscriptions.Keys)
         {
+            if (_faulted || cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+
             try
             {
-                var stats = await GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(_topic, _partition, subscription)).GetStatsAsync();
+                // WaitAsync: a subscription grain may be waiting on this partition (GetInfoAsync) while this activation
+                // deactivates after a failed append; deactivation waits for this callback, which must not wait for the
+                // subscription in turn (that deadlocked both until the 30 s call timeout, found by the storage-errors
+                // fault scenario). The timer's token is cancelled when deactivation starts.
+                var stats = await GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(_topic, _partition, subscription)).GetStatsAsync().WaitAsync(cancellationToken);
                 _ackFloors.TryAdd(subscription, stats.AckFloor);
             }
             catch (OrleansMQException ex) when (ex.Code == ErrorCode.NotFound)
             {
                 // Deleted meanwhile.
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return; // deactivating
             }
         }
     }

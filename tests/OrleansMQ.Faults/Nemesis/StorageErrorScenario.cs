@@ -34,15 +34,16 @@ internal sealed class StorageErrorScenario : FaultScenario
             await workload.WaitForAcksAsync(100, WorkloadStartTimeout);
             var phase = Settings.PublishDuration / 8;
 
-            foreach (var fault in new[] { $"slow {Random.Next(100, 400)}", "fail", "full" })
+            // ENOSPC first: each later phase starts only once publishing has recovered from the one before (how long
+            // that takes is part of the report).
+            foreach (var fault in new[] { "full", $"slow {Random.Next(100, 400)}", "fail" })
             {
                 await File.WriteAllTextAsync(control, fault + "\n");
                 var length = Between(phase / 2, phase);
                 Fault($"injected storage fault '{fault}' for {length.TotalSeconds:0.0} s; workload at {workload.LastProgress}");
                 await Task.Delay(length);
                 await File.WriteAllTextAsync(control, "none\n");
-                Log($"storage fault '{fault}' lifted; workload at {workload.LastProgress}");
-                await Task.Delay(Between(phase / 2, phase));
+                await RecoveredAsync(workload, $"injected '{fault}'");
             }
 
             var realFull = false;
@@ -55,6 +56,7 @@ internal sealed class StorageErrorScenario : FaultScenario
                 await Task.Delay(Between(phase / 2, phase));
                 File.Delete(ballast);
                 Fault($"deleted the ballast (space is back); workload at {workload.LastProgress}");
+                await RecoveredAsync(workload, "real ENOSPC");
             }
             else if (!mounted)
             {
@@ -93,6 +95,25 @@ internal sealed class StorageErrorScenario : FaultScenario
                 await RunAsync("umount", "-l", disk);
             }
         }
+    }
+
+    // Waits until the workload gets new acknowledgements after a fault was lifted, and notes how long that took.
+    private async Task RecoveredAsync(WorkloadProcess workload, string fault)
+    {
+        var before = workload.Acknowledged;
+        var clock = Stopwatch.StartNew();
+        while (workload.Acknowledged < before + 20 && !workload.PublishingDone && !workload.Process.HasExited)
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(120))
+            {
+                Problem($"publishing did not recover within 120 s after the {fault} fault was lifted ({workload.LastProgress})");
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Note($"after the {fault} fault was lifted, publishing recovered in {clock.Elapsed.TotalSeconds:0.0} s ({workload.LastProgress})");
     }
 
     private static long FillUntilFull(string path)
