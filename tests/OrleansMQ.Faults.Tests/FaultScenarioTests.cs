@@ -35,6 +35,7 @@ public abstract class FaultScenarioTestBase(ITestOutputHelper log) : IDisposable
             MessagesPerProducer = 400,
             Rate = 50,
             Partitions = 4,
+            MaxFaults = 3,
             AzureConnectionString = azure,
             Log = Write,
         });

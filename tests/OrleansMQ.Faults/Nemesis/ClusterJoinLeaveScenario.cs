@@ -29,7 +29,7 @@ internal sealed class ClusterJoinLeaveScenario : FaultScenario
             while (!workload.Process.HasExited)
             {
                 await Task.Delay(Between(Settings.PublishDuration / 6, Settings.PublishDuration / 3));
-                if (workload.Process.HasExited || (workload.PublishingDone && changes >= 2))
+                if (workload.Process.HasExited || changes >= Settings.MaxFaults || (workload.PublishingDone && changes >= 2))
                 {
                     break;
                 }

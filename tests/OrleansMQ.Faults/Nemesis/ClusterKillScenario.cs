@@ -22,7 +22,7 @@ internal sealed class ClusterKillScenario : FaultScenario
             while (!workload.Process.HasExited)
             {
                 await Task.Delay(Between(Settings.PublishDuration / 5, Settings.PublishDuration / 2));
-                if (workload.Process.HasExited || (workload.PublishingDone && kills >= 2))
+                if (workload.Process.HasExited || kills >= Settings.MaxFaults || (workload.PublishingDone && kills >= 2))
                 {
                     break;
                 }

@@ -26,7 +26,7 @@ internal sealed class ClusterPauseScenario : FaultScenario
             while (!workload.Process.HasExited)
             {
                 await Task.Delay(Between(Settings.PublishDuration / 6, Settings.PublishDuration / 3));
-                if (workload.Process.HasExited || (workload.PublishingDone && pauses >= 1))
+                if (workload.Process.HasExited || pauses >= Settings.MaxFaults || (workload.PublishingDone && pauses >= 1))
                 {
                     break;
                 }

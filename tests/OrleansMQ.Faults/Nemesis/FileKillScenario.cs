@@ -22,7 +22,7 @@ internal sealed class FileKillScenario : FaultScenario
         {
             // Publishing lasts PublishDuration; spread kills over it (at least one lands while consumers are receiving).
             await Task.Delay(Between(Settings.PublishDuration / 6, Settings.PublishDuration / 3));
-            if (workload.Process.HasExited || (workload.PublishingDone && kills >= 2))
+            if (workload.Process.HasExited || kills >= Settings.MaxFaults || (workload.PublishingDone && kills >= 2))
             {
                 break;
             }
