@@ -43,6 +43,12 @@ public sealed class CheckReport
     /// </summary>
     public IReadOnlyList<Anomaly> LostToInjectedDiskFaults { get; init; } = [];
 
+    /// <summary>
+    /// Acknowledged and stored (the must-see-all subscriptions, e.g. a final read, delivered it) but not delivered on a
+    /// live subscription that is not must-see-all before its run ended: a liveness finding, reported, not a failure.
+    /// </summary>
+    public IReadOnlyList<Anomaly> Undelivered { get; init; } = [];
+
     /// <summary>Delivered, but never published, or published with outcome failed. Must be empty.</summary>
     public IReadOnlyList<Anomaly> Unexpected { get; init; } = [];
 
@@ -80,13 +86,14 @@ public sealed class CheckReport
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"published {Published}: {Acknowledged} ok, {Failed} failed, {Unknown} unknown ({UnknownDelivered} of them delivered)");
         text.AppendLine(CultureInfo.InvariantCulture, $"deliveries {Deliveries} ({string.Join(", ", DeliveriesBySubscription.Select(kv => $"{kv.Key}: {kv.Value}"))}); redeliveries {Redeliveries} ({RedeliveryRate:P2})");
-        text.AppendLine(CultureInfo.InvariantCulture, $"lost {Lost.Count}, unexpected {Unexpected.Count}, corrupt {Corrupt.Count}, log duplicates {LogDuplicates.Count}{(DuplicatesForbidden ? "" : " (allowed)")}, order violations {OrderViolations.Count}, lost to injected disk faults {LostToInjectedDiskFaults.Count}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"lost {Lost.Count}, unexpected {Unexpected.Count}, corrupt {Corrupt.Count}, log duplicates {LogDuplicates.Count}{(DuplicatesForbidden ? "" : " (allowed)")}, order violations {OrderViolations.Count}, lost to injected disk faults {LostToInjectedDiskFaults.Count}, undelivered on live subscriptions {Undelivered.Count}");
         Append("lost", Lost);
         Append("unexpected", Unexpected);
         Append("corrupt", Corrupt);
         Append("log duplicate", LogDuplicates);
         Append("order violation", OrderViolations);
         Append("lost to injected disk fault", LostToInjectedDiskFaults);
+        Append("undelivered on a live subscription", Undelivered);
         text.Append(Passed ? "check: PASSED" : "check: FAILED");
         return text.ToString();
 

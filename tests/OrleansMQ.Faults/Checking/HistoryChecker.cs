@@ -103,6 +103,13 @@ public static class HistoryChecker
         }
 
         var mustSeeAll = subscriptions is null ? delivered : delivered.Where(kv => subscriptions.Contains(kv.Key)).ToDictionary();
+        var undelivered = new List<Anomaly>();
+        foreach (var (subscription, seen) in delivered.Where(kv => !mustSeeAll.ContainsKey(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            undelivered.AddRange(published.Values.Where(p => p.Outcome == PublishOutcome.Ok && !seen.Contains((p.Producer, p.Seq)))
+                .Select(p => new Anomaly(subscription, p.Producer, p.Seq, $"acknowledged at {p.Topic}/{p.Partition}@{p.Offset}, not delivered on this live subscription before the run ended")));
+        }
+
 
         var lost = new List<Anomaly>();
         var destroyed = new List<Anomaly>();
@@ -132,6 +139,7 @@ public static class HistoryChecker
             Lost = lost,
             LostToInjectedDiskFaults = destroyed,
             Unexpected = unexpected,
+            Undelivered = undelivered,
             Corrupt = corrupt,
             LogDuplicates = duplicates,
             Redeliveries = redeliveries,

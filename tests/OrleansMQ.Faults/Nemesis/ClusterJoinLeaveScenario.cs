@@ -23,7 +23,8 @@ internal sealed class ClusterJoinLeaveScenario : FaultScenario
         var all = new List<SiloHostProcess>(silos) { spare };
         try
         {
-            await using var workload = WorkloadProcess.Start(Settings, NewTopic(), "run1", all.Select(s => s.GatewayPort), StandardSubscriptions());
+            var topic = NewTopic();
+            await using var workload = WorkloadProcess.Start(Settings, topic, "run1", all.Select(s => s.GatewayPort), StandardSubscriptions());
             await workload.WaitForAcksAsync(100, WorkloadStartTimeout);
             var changes = 0;
             while (!workload.Process.HasExited)
@@ -53,7 +54,7 @@ internal sealed class ClusterJoinLeaveScenario : FaultScenario
             }
 
             await FinishAsync(workload);
-            Check(workload);
+            await CheckWithFinalReadAsync(workload, all.Select(s => s.GatewayPort), topic);
         }
         finally
         {

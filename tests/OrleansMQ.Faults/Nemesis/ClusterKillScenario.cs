@@ -16,7 +16,8 @@ internal sealed class ClusterKillScenario : FaultScenario
         var silos = await StartClusterAsync(3, $"ck{Guid.NewGuid():N}"[..12]);
         try
         {
-            await using var workload = WorkloadProcess.Start(Settings, NewTopic(), "run1", silos.Select(s => s.GatewayPort), StandardSubscriptions());
+            var topic = NewTopic();
+            await using var workload = WorkloadProcess.Start(Settings, topic, "run1", silos.Select(s => s.GatewayPort), StandardSubscriptions());
             await workload.WaitForAcksAsync(100, WorkloadStartTimeout);
             var kills = 0;
             while (!workload.Process.HasExited)
@@ -37,7 +38,7 @@ internal sealed class ClusterKillScenario : FaultScenario
             }
 
             await FinishAsync(workload);
-            Check(workload);
+            await CheckWithFinalReadAsync(workload, silos.Select(s => s.GatewayPort), topic);
         }
         finally
         {

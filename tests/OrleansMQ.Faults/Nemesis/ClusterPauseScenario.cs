@@ -20,7 +20,8 @@ internal sealed class ClusterPauseScenario : FaultScenario
         var silos = await StartClusterAsync(3, $"cp{Guid.NewGuid():N}"[..12]);
         try
         {
-            await using var workload = WorkloadProcess.Start(Settings, NewTopic(), "run1", silos.Select(s => s.GatewayPort), StandardSubscriptions());
+            var topic = NewTopic();
+            await using var workload = WorkloadProcess.Start(Settings, topic, "run1", silos.Select(s => s.GatewayPort), StandardSubscriptions());
             await workload.WaitForAcksAsync(100, WorkloadStartTimeout);
             var pauses = 0;
             while (!workload.Process.HasExited)
@@ -47,7 +48,7 @@ internal sealed class ClusterPauseScenario : FaultScenario
             }
 
             await FinishAsync(workload);
-            Check(workload);
+            await CheckWithFinalReadAsync(workload, silos.Select(s => s.GatewayPort), topic);
             Note($"'{FencedLog}' (a stale log instance refused a write after a takeover) logged {silos.Sum(s => CountOutput(s, FencedLog))} time(s) across the silos");
         }
         finally

@@ -109,6 +109,18 @@ public abstract class FaultScenario
     protected CheckReport Check(WorkloadProcess workload) =>
         Check(workload.RunId, workload.ReadPublishes(), workload.ReadDeliveries(), [.. workload.Subscriptions.Select(s => s.Name)]);
 
+    /// <summary>
+    /// After the faults: reads the whole topic from the earliest offset on a fresh Exclusive subscription ("final") and
+    /// checks loss against that read (everything acknowledged must be stored), order and duplicates on every
+    /// subscription, and reports what the run's live subscriptions had not delivered yet as a liveness finding.
+    /// </summary>
+    protected async Task CheckWithFinalReadAsync(WorkloadProcess workload, IEnumerable<int> gateways, string topic)
+    {
+        await using var final = WorkloadProcess.Start(Settings with { Producers = 0 }, topic, workload.RunId + "-final", gateways, [new("final", SubscriptionType.Exclusive, 1)]);
+        await FinishAsync(final);
+        Check($"{workload.RunId} + final read", workload.ReadPublishes(), [.. workload.ReadDeliveries(), .. final.ReadDeliveries()], ["final"]);
+    }
+
     /// <summary>A fresh topic name for this scenario.</summary>
     protected string NewTopic() => $"{Name}-{Guid.NewGuid().ToString("N")[..8]}";
 

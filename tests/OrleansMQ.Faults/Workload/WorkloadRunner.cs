@@ -50,8 +50,14 @@ public sealed class WorkloadRunner(WorkloadOptions options, TextWriter output)
         await Task.WhenAll(Enumerable.Range(1, options.Producers).Select(i => ProduceAsync(mq, $"{options.RunId}-p{i}", publishes, cancellationToken)));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"published in {clock.Elapsed.TotalSeconds:0.0} s"));
 
+        // A read-only run (no producers) is a final read: it drains until each subscription has seen as many distinct
+        // messages as the topic holds.
+        var stored = options.Producers == 0 ? (await mq.Admin.GetPartitionsAsync(options.Topic, cancellationToken)).Sum(p => p.HighWatermark - p.LowWatermark) : 0;
         var drainDeadline = Stopwatch.StartNew();
-        while (options.Subscriptions.Any(p => _seen[p.Name].Count(kv => _acked.ContainsKey(kv.Key)) < _acked.Count) && drainDeadline.Elapsed < options.DrainTimeout)
+        while ((options.Producers == 0
+                ? options.Subscriptions.Any(p => _seen[p.Name].Count < stored)
+                : options.Subscriptions.Any(p => _seen[p.Name].Count(kv => _acked.ContainsKey(kv.Key)) < _acked.Count))
+            && drainDeadline.Elapsed < options.DrainTimeout)
         {
             await Task.Delay(100, cancellationToken);
         }
@@ -184,8 +190,13 @@ public sealed class WorkloadRunner(WorkloadOptions options, TextWriter output)
                 output.WriteLine($"consumer {consumerId}: {PublishErrors.Describe(ex)}; reconnecting");
                 await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (stop.IsCancellationRequested)
             {
+                // Stopping: the consumer's dispose may surface the last poll failure; the history is complete anyway.
+                if (ex is not OperationCanceledException)
+                {
+                    output.WriteLine($"consumer {consumerId}: {PublishErrors.Describe(ex)} while stopping");
+                }
             }
         }
     }
