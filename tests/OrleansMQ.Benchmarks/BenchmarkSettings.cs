@@ -85,6 +85,12 @@ internal sealed record BenchmarkSettings
     /// <summary>The cluster's default placement strategy (matters with more than one silo).</summary>
     public PlacementOption Placement { get; init; } = PlacementOption.Default;
 
+    /// <summary>Routing run: measured rounds (every case runs once per round, in rotating order).</summary>
+    public int Rounds { get; init; } = 3;
+
+    /// <summary>The broker's <c>RoutingCacheTtl</c> (how long routers cache bindings, and how long a bind waits); null keeps its default (1 s).</summary>
+    public TimeSpan? RoutingCacheTtl { get; init; }
+
     /// <summary>
     /// <see cref="StorageOption.Azure"/>: the storage account to use (from <c>--azure-connection-string</c> or
     /// <c>OMQ_AZURE_CONNECTION_STRING</c>); null starts a private Azurite for the run.
@@ -105,6 +111,7 @@ internal sealed record BenchmarkSettings
         Check(Rate * (Warmup + Duration).TotalSeconds <= 50_000_000, $"--rate {Rate} over {(Warmup + Duration).TotalSeconds} s would be more than 50 million messages; shorten the run.");
         Check(Prefetch is >= 1 and <= 10_000, $"--prefetch {Prefetch} must be 1–10000.");
         Check(Linger >= TimeSpan.Zero && Linger <= TimeSpan.FromSeconds(1), $"--linger-ms {Linger.TotalMilliseconds} must be 0–1000.");
+        Check(Rounds is >= 1 and <= 20, $"--rounds {Rounds} must be 1–20.");
         Check(Silos is >= 1 and <= 8, $"--silos {Silos} must be 1–8.");
         Check(AzureConnectionString is null || Storage == StorageOption.Azure, "--azure-connection-string applies to --storage azure only.");
     }

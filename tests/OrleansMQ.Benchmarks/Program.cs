@@ -7,6 +7,7 @@ using OrleansMQ.Benchmarks.Scenarios;
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- publish [--partitions 8 --producers 4 --duration 10 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- latency [--rate 10000 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- publish --storage azure --silos 3   (a private Azurite)
+//   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- routing [--rounds 3 --duration 5 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- micro [BenchmarkDotNet arguments, e.g. --filter *Codec*]
 const string AzureConnectionStringVariable = "OMQ_AZURE_CONNECTION_STRING";
 var defaults = new BenchmarkSettings();
@@ -33,6 +34,7 @@ var azureConnectionString = new Option<string?>("--azure-connection-string")
 {
     Description = "--storage azure: the storage account (default: $" + AzureConnectionStringVariable + "; when neither is set, a private Azurite from .tools/azurite is started for the run).",
 };
+var rounds = new Option<int>("--rounds") { Description = "routing: measured rounds (each runs every case once, in rotating order).", DefaultValueFactory = _ => defaults.Rounds };
 var siloStats = new Option<bool>("--silo-stats") { Description = "Count grain calls and time log appends in the silo.", DefaultValueFactory = _ => defaults.SiloStats };
 
 // Options a command does not declare keep their defaults (GetValue would answer default(T) for them).
@@ -56,6 +58,7 @@ BenchmarkSettings Settings(ParseResult r) => new()
     SiloStats = Get(r, siloStats, defaults.SiloStats),
     Silos = Get(r, silos, defaults.Silos),
     Placement = Get(r, placement, defaults.Placement),
+    Rounds = Get(r, rounds, defaults.Rounds),
     AzureConnectionString = Get(r, storage, defaults.Storage) == StorageOption.Azure
         ? NullIfEmpty(Get(r, azureConnectionString, null)) ?? NullIfEmpty(Environment.GetEnvironmentVariable(AzureConnectionStringVariable))
         : Get(r, azureConnectionString, null),
@@ -101,11 +104,17 @@ var latency = new Command("latency", "End-to-end latency at a fixed publish rate
 };
 latency.SetAction((r, ct) => RunAsync(r, LatencyScenario.RunAsync, ct));
 
+var routing = new Command("routing", "Routing overhead as ratios: direct vs a topic exchange with 100 bindings (with and without transforms), fan-out to 1 vs 10 queues; interleaved rounds.")
+{
+    partitions, producers, duration, warmup, messageSize, window, storage, fsync, linger, maxBatch, siloStats, rounds,
+};
+routing.SetAction((r, ct) => RunAsync(r, RoutingScenario.RunAsync, ct));
+
 var micro = new Command("micro", "BenchmarkDotNet micro-benchmarks (record codec, in-memory log append); further arguments go to BenchmarkDotNet.")
 {
     TreatUnmatchedTokensAsErrors = false,
 };
 micro.SetAction(r => MicroBenchmarks.Run([.. r.UnmatchedTokens]));
 
-var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback.") { publish, latency, micro };
+var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback.") { publish, latency, routing, micro };
 return await root.Parse(args).InvokeAsync();

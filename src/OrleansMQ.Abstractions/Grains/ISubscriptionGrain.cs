@@ -40,6 +40,15 @@ public interface ISubscriptionGrain : IGrainWithStringKey
     [Alias("Notify"), OneWay]
     Task NotifyAsync(long highWatermark);
 
+    /// <summary>
+    /// New messages were appended up to <paramref name="highWatermark"/>, and <paramref name="appended"/> are the durable
+    /// messages of the batch that moved it (contiguous offsets). A cursor whose read position is the first of them takes
+    /// them straight into its read-ahead buffer, saving a read of the partition on the delivery path; any other cursor
+    /// treats this like <see cref="NotifyAsync"/>.
+    /// </summary>
+    [Alias("NotifyAppended"), OneWay]
+    Task NotifyAppendedAsync(long highWatermark, IReadOnlyList<StoredMessage> appended);
+
     /// <summary>The subscription's definition or subscriber changed (or it is created).</summary>
     [Alias("Configure")]
     Task ConfigureAsync(SubscriptionConfig config);

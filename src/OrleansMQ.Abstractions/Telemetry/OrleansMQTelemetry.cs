@@ -37,6 +37,13 @@ public static class OrleansMQTelemetry
     /// <summary>Messages moved to a dead-letter topic.</summary>
     public static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("omq.messages.dead_lettered", "{message}", "Messages moved to a dead-letter topic");
 
+    /// <summary>
+    /// Messages that entered a subscription cursor's read-ahead buffer, by topic, subscription and <c>source</c>:
+    /// <c>notify</c> when they came with the partition's append notification (the fast path at the tail), <c>read</c> when
+    /// the cursor read them from the partition's log (catching up, or after a notification it could not use).
+    /// </summary>
+    public static readonly Counter<long> CursorFilled = Meter.CreateCounter<long>("omq.subscription.filled", "{message}", "Messages taken into a cursor's read-ahead buffer, by source");
+
     /// <summary>Messages per partition append (how well producers batch).</summary>
     public static readonly Histogram<int> AppendBatchSize = Meter.CreateHistogram<int>("omq.append.batch_size", "{message}", "Messages per partition append");
 

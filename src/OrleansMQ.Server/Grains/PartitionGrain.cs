@@ -215,7 +215,7 @@ internal sealed partial class PartitionGrain(
         OrleansMQTelemetry.Published.Add(records.Count, tag);
         OrleansMQTelemetry.AppendBatchSize.Record(records.Count, tag);
         OrleansMQTelemetry.AppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
-        NotifySubscriptions();
+        NotifySubscriptions(records);
         return receipts;
     }
 
@@ -371,7 +371,11 @@ internal sealed partial class PartitionGrain(
         return Math.Max(min, log.LowWatermark);
     }
 
-    private void NotifySubscriptions()
+    // Small batches travel with the notification, so a cursor at the tail delivers them without reading them back.
+    private const int MaxNotifiedMessages = 256;
+    private const int MaxNotifiedBytes = 256 * 1024;
+
+    private void NotifySubscriptions(IReadOnlyList<LogRecord>? appended = null)
     {
         var hw = _log?.HighWatermark ?? 0;
         if (hw <= _lastNotified || _topicInfo is not { } topic)
@@ -380,10 +384,38 @@ internal sealed partial class PartitionGrain(
         }
 
         _lastNotified = hw;
+        if (topic.Subscriptions.Count == 0)
+        {
+            return;
+        }
+
+        var messages = appended is { Count: > 0 and <= MaxNotifiedMessages } ? ToStoredIfSmall(appended) : null;
         foreach (var subscription in topic.Subscriptions.Keys)
         {
-            _ = GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(_topic, _partition, subscription)).NotifyAsync(hw);
+            var cursor = GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(_topic, _partition, subscription));
+            _ = messages is null ? cursor.NotifyAsync(hw) : cursor.NotifyAppendedAsync(hw, messages);
         }
+    }
+
+    private StoredMessage[]? ToStoredIfSmall(IReadOnlyList<LogRecord> records)
+    {
+        long bytes = 0;
+        foreach (var record in records)
+        {
+            bytes += record.Body.Length;
+            if (bytes > MaxNotifiedBytes)
+            {
+                return null;
+            }
+        }
+
+        var messages = new StoredMessage[records.Count];
+        for (var i = 0; i < records.Count; i++)
+        {
+            messages[i] = ToStored(records[i]);
+        }
+
+        return messages;
     }
 
     private async Task ApplyRetentionAsync(CancellationToken cancellationToken)

@@ -250,6 +250,20 @@ internal sealed partial class SubscriptionGrain(
         return Task.CompletedTask;
     }
 
+    public Task NotifyAppendedAsync(long highWatermark, IReadOnlyList<StoredMessage> appended)
+    {
+        // Only when nothing else is moving the read position (no fetch in flight), the batch continues exactly where the
+        // cursor reads next, and the read-ahead buffer has room; otherwise the next fetch reads the same messages.
+        if (_config is not null && _fetch is null && appended.Count > 0 && appended[0].Offset == _readPosition
+            && _buffer.Count + appended.Count <= _options.ReadAheadMessages)
+        {
+            Accept(appended, time.GetUtcNow());
+            OrleansMQTelemetry.CursorFilled.Add(appended.Count, TopicTag, SubscriptionTag, new KeyValuePair<string, object?>("source", "notify"));
+        }
+
+        return NotifyAsync(highWatermark);
+    }
+
     public async Task DeleteAsync()
     {
         StopPush();
@@ -714,8 +728,19 @@ internal sealed partial class SubscriptionGrain(
         }
 
         _readPosition = Math.Max(_readPosition, read.LowWatermark);
-        var now = time.GetUtcNow();
-        foreach (var m in read.Messages)
+        if (read.Messages.Count > 0)
+        {
+            OrleansMQTelemetry.CursorFilled.Add(read.Messages.Count, TopicTag, SubscriptionTag, new KeyValuePair<string, object?>("source", "read"));
+        }
+
+        Accept(read.Messages, time.GetUtcNow());
+    }
+
+    // Takes messages read (or pushed) from the partition into the read-ahead buffer, or the delayed set, from the read
+    // position on.
+    private void Accept(IReadOnlyList<StoredMessage> messages, DateTimeOffset now)
+    {
+        foreach (var m in messages)
         {
             if (m.Offset < _readPosition)
             {

@@ -57,7 +57,12 @@ public sealed class TransformPipeline(IServiceProvider services)
         }
     }
 
-    /// <summary>Applies the steps. Throws <see cref="TransformException"/> on failure.</summary>
+    /// <summary>
+    /// Applies the steps. Throws <see cref="TransformException"/> on failure. Built-in steps are bounded CPU work and run
+    /// inline; a user transform gets a token cancelled after <see cref="StepTimeout"/>, and the pipeline stops waiting
+    /// for it then. The pipeline runs for every routed copy, so it allocates no timer unless a user transform is called,
+    /// and completes synchronously when every step does.
+    /// </summary>
     public async ValueTask<Message> ApplyAsync(Message message, IReadOnlyList<TransformStep>? steps, CancellationToken cancellationToken = default)
     {
         if (steps is not { Count: > 0 })
@@ -70,9 +75,9 @@ public sealed class TransformPipeline(IServiceProvider services)
             var step = steps[i];
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(StepTimeout);
-                message = await ApplyStepAsync(message, step, timeout.Token).AsTask().WaitAsync(StepTimeout, cancellationToken);
+                message = step.Type == "custom"
+                    ? await ApplyCustomAsync(message, step.Parameters["name"], cancellationToken)
+                    : ApplyBuiltIn(message, step);
             }
             catch (Exception ex) when (ex is not TransformException && !cancellationToken.IsCancellationRequested)
             {
@@ -86,7 +91,18 @@ public sealed class TransformPipeline(IServiceProvider services)
 
     private static string NameOf(TransformStep step, int index) => step.Name ?? $"{step.Type}#{index + 1}";
 
-    private async ValueTask<Message> ApplyStepAsync(Message message, TransformStep step, CancellationToken cancellationToken)
+    private async ValueTask<Message> ApplyCustomAsync(Message message, string name, CancellationToken cancellationToken)
+    {
+        var transform = services.GetRequiredKeyedService<IMessageTransform>(name);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StepTimeout);
+        var pending = transform.TransformAsync(message, timeout.Token);
+        return pending.IsCompletedSuccessfully
+            ? pending.Result
+            : await pending.AsTask().WaitAsync(StepTimeout, cancellationToken);
+    }
+
+    private static Message ApplyBuiltIn(Message message, TransformStep step)
     {
         var p = step.Parameters;
         switch (step.Type)
@@ -112,9 +128,6 @@ public sealed class TransformPipeline(IServiceProvider services)
                 return Unwrap(message);
             case "content-type":
                 return ConvertContentType(message, p["content-type"]);
-            case "custom":
-                var transform = services.GetRequiredKeyedService<IMessageTransform>(p["name"]);
-                return await transform.TransformAsync(message, cancellationToken);
             default:
                 throw new InvalidOperationException($"unknown transform type '{step.Type}'");
         }
@@ -162,7 +175,9 @@ public sealed class TransformPipeline(IServiceProvider services)
             DataContentType = message.ContentType ?? MediaTypeNames.Application.Octet,
             Subject = message.Key,
         };
-        evt.Data = IsJson(message.ContentType) ? JsonDocument.Parse(message.Body).RootElement.Clone()
+        // The parsed JSON is only read while encoding below, so it needs no clone (a copy of the body per message).
+        using var json = IsJson(message.ContentType) ? JsonDocument.Parse(message.Body) : null;
+        evt.Data = json is not null ? json.RootElement
             : IsText(message.ContentType) ? Encoding.UTF8.GetString(message.Body.Span)
             : message.Body.ToArray();
         var encoded = Formatter.EncodeStructuredModeMessage(evt, out var contentType);

@@ -98,6 +98,10 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
                 {
                     o.DataDirectory = dataDirectory;
                     ConfigureStorage(o, settings, azure);
+                    if (settings.RoutingCacheTtl is { } ttl)
+                    {
+                        o.RoutingCacheTtl = ttl;
+                    }
                 });
                 if (settings.Placement == PlacementOption.Random)
                 {

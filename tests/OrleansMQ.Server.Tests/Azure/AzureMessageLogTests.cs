@@ -238,6 +238,39 @@ public sealed class AzureMessageLogTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task Reads_near_the_tail_come_from_the_tail_cache_and_older_reads_from_the_blob()
+    {
+        var topic = NewTopic();
+        // Each awaited append of 5 is one block; a 1-byte budget keeps just the newest block (offsets 35-39).
+        var log = await OpenAsync(NewSilo(o => o.TailCacheBytes = 1), topic);
+        for (var i = 0; i < 40; i += 5)
+        {
+            await log.AppendAsync(TestRecords.Range(i, 5));
+        }
+
+        var hits = log.TailCacheHits;
+        var tail = await log.ReadAsync(35, 100, 1 << 20);
+        Assert.Equal(hits + 1, log.TailCacheHits);
+        Assert.Equal(Enumerable.Range(35, 5).Select(i => $"msg-{i:D8}"), tail.Select(r => r.MessageId));
+        Assert.Equal(Enumerable.Range(35, 5).Select(i => (long)i), tail.Select(r => r.Offset));
+
+        var limited = await log.ReadAsync(36, 3, 1 << 20);
+        Assert.Equal([36L, 37L, 38L], limited.Select(r => r.Offset));
+
+        hits = log.TailCacheHits;
+        var old = await log.ReadAsync(0, 5, 1 << 20);
+        Assert.Equal(hits, log.TailCacheHits); // evicted: read from the blob
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"msg-{i:D8}"), old.Select(r => r.MessageId));
+        // A read that starts in the blob and runs into the cached tail is served by both, seamlessly.
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"msg-{i:D8}"), (await log.ReadAsync(0, 100, 1 << 20)).Select(r => r.MessageId));
+
+        // A fresh instance (cache empty) reads the same bytes from the blob.
+        await using var reopened = await OpenAsync(NewSilo(), topic);
+        Assert.Equal(tail.Select(r => r.MessageId), (await reopened.ReadAsync(35, 100, 1 << 20)).Select(r => r.MessageId));
+        Assert.Equal(0, reopened.TailCacheHits);
+    }
+
+    [Fact]
     public async Task Opening_again_in_the_same_silo_disposes_the_older_instance()
     {
         var factory = NewSilo();

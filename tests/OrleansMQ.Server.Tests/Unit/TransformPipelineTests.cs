@@ -11,6 +11,7 @@ public sealed class TransformPipelineTests
     private static readonly TransformPipeline Pipeline = new(new ServiceCollection()
         .AddKeyedSingleton<IMessageTransform, UpperCaseTransform>("upper")
         .AddKeyedSingleton<IMessageTransform, RejectingTransform>("explode")
+        .AddKeyedSingleton<IMessageTransform, HangingTransform>("hang")
         .BuildServiceProvider());
 
     private static Message Json(string json) => new(Encoding.UTF8.GetBytes(json)) { ContentType = "application/json", MessageId = "m-1", Key = "k" };
@@ -73,6 +74,25 @@ public sealed class TransformPipelineTests
     }
 
     [Fact]
+    public async Task A_user_transform_that_never_completes_fails_its_step_after_the_step_timeout()
+    {
+        var ex = await Assert.ThrowsAsync<TransformException>(async () =>
+            await Pipeline.ApplyAsync(Message.FromText("x"), [TransformStep.SetHeader("a", "b"), TransformStep.Custom("hang") with { Name = "slow-enrich" }]).AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal("slow-enrich", ex.Step);
+        Assert.Contains($"timed out after {TransformPipeline.StepTimeout}", ex.Message);
+    }
+
+    [Fact]
+    public async Task Built_in_steps_and_synchronous_user_transforms_complete_synchronously()
+    {
+        // The router runs the pipeline for every routed copy: no await, no timer, when no step actually goes async.
+        var pending = Pipeline.ApplyAsync(Json("{\"id\":1,\"name\":\"n\"}"),
+            [TransformStep.SetHeader("a", "b"), TransformStep.RenameHeader("a", "c"), TransformStep.JsonProject("id"), TransformStep.CloudEventsWrap("/s", "t"), TransformStep.Custom("upper")]);
+        Assert.True(pending.IsCompletedSuccessfully);
+        Assert.Equal("b", (await pending).Headers!["c"]);
+    }
+
+    [Fact]
     public void Invalid_steps_are_refused_up_front()
     {
         Assert.Equal(ErrorCode.InvalidArgument, Assert.Throws<OrleansMQException>(() => Pipeline.Validate([new TransformStep { Type = "teleport" }], "b")).Code);
@@ -80,4 +100,12 @@ public sealed class TransformPipelineTests
         Assert.Contains("'value'", Assert.Throws<OrleansMQException>(() => Pipeline.Validate([new TransformStep { Type = "set-header", Parameters = new Dictionary<string, string> { ["header"] = "h" } }], "b")).Message);
         Pipeline.Validate([TransformStep.Custom("upper"), TransformStep.CloudEventsWrap("/s", "t")], "b");
     }
+}
+
+/// <summary>A user transform that never finishes (a hung dependency).</summary>
+internal sealed class HangingTransform : IMessageTransform
+{
+    private readonly TaskCompletionSource<Message> _never = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ValueTask<Message> TransformAsync(Message message, CancellationToken cancellationToken) => new(_never.Task);
 }

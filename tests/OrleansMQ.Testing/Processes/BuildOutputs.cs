@@ -18,6 +18,9 @@ public static class BuildOutputs
     /// <summary><c>client-sample/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/omq-sample.dll</c>.</summary>
     public static string ClientSampleDll => Find("client-sample", "omq-sample.dll");
 
+    /// <summary><c>client-sample/OrderProcessing/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/omq-orders.dll</c>: the order-processing sample.</summary>
+    public static string OrderSampleDll => Find(Path.Combine("client-sample", "OrderProcessing"), "omq-orders.dll");
+
     /// <summary><c>src/OrleansMQ.Cli/bin/&lt;Configuration&gt;/&lt;TargetFramework&gt;/omq.dll</c>: the <c>omq</c> CLI.</summary>
     public static string CliDll => Find(Path.Combine("src", "OrleansMQ.Cli"), "omq.dll");
 

@@ -60,6 +60,16 @@ public sealed class AzureLogOptions
     /// </summary>
     public int IndexIntervalBytes { get; set; } = DefaultIndexIntervalBytes;
 
+    /// <summary>
+    /// Bytes of the most recently written records each open partition keeps in memory, so that consumers reading near the
+    /// tail (the usual case) are served without a blob download. Only durable records are cached; reads older than the
+    /// cache go to the blob. Default 4 MiB; 0 disables the cache; at most 256 MiB.
+    /// </summary>
+    public int TailCacheBytes { get; set; } = DefaultTailCacheBytes;
+
+    /// <summary>Default of <see cref="TailCacheBytes"/>: 4 MiB.</summary>
+    public const int DefaultTailCacheBytes = 4 * 1024 * 1024;
+
     /// <summary>The container name derived from <see cref="NamePrefix"/>.</summary>
     public string ContainerName => $"{NamePrefix}-log";
 }
@@ -96,6 +106,11 @@ public sealed class AzureLogOptionsValidator : IValidateOptions<AzureLogOptions>
         if (options.MaxBlocksPerSegment is < 4 or > AzureBlobLimits.MaxBlocksPerAppendBlob)
         {
             failures.Add($"{type}.{nameof(AzureLogOptions.MaxBlocksPerSegment)} is {options.MaxBlocksPerSegment}; it must be 4–{AzureBlobLimits.MaxBlocksPerAppendBlob} (blocks per append blob).");
+        }
+
+        if (options.TailCacheBytes is < 0 or > 256 * 1024 * 1024)
+        {
+            failures.Add($"{type}.{nameof(AzureLogOptions.TailCacheBytes)} is {options.TailCacheBytes}; it must be 0–{256 * 1024 * 1024} (0 disables the tail cache).");
         }
 
         if (options.IndexIntervalBytes is < 256 or > 4 * 1024 * 1024)

@@ -73,7 +73,7 @@ public sealed partial class AzureMessageLog
                     var length = Pack(segment, block, parts);
                     var position = segment.BlobLength;
                     var blocks = await AppendBlockAsync(segment, block, length, position).ConfigureAwait(false);
-                    OnDurable(segment, parts, position, length, blocks);
+                    OnDurable(segment, parts, position, block, length, blocks);
                 }
                 catch (Exception ex)
                 {
@@ -158,11 +158,18 @@ public sealed partial class AzureMessageLog
         return length;
     }
 
-    private void OnDurable(AzureSegment segment, List<BlockPart> parts, long position, int length, long blocks)
+    private void OnDurable(AzureSegment segment, List<BlockPart> parts, long position, byte[] block, int length, long blocks)
     {
         List<AzurePendingAppend>? completed = null;
+        // The block is exactly the frames of its parts, back to back, first offset first: cache a copy (outside the lock).
+        var cached = _options.TailCacheBytes > 0 && parts.Count > 0 ? block.AsSpan(0, length).ToArray() : null;
         lock (_sync)
         {
+            if (cached is not null)
+            {
+                AddToTailCache(parts[0].Request.FirstOffset + parts[0].From, cached);
+            }
+
             var blobPosition = position;
             foreach (var part in parts)
             {

@@ -48,6 +48,11 @@ public sealed partial class AzureMessageLog : IMessageLog
     private readonly Queue<AzurePendingAppend> _queue = new();
     private readonly SemaphoreSlim _retentionGate = new(1, 1);
 
+    // The tail cache: the most recent durable blocks (their record frames back to back), oldest first, contiguous in
+    // offsets and ending at the high watermark. Under _sync; the arrays are never changed once added.
+    private readonly Queue<TailBlock> _tailCache = new();
+    private long _tailCacheBytes;
+
     // Oldest first, never empty; the last one is active. Replaced (never mutated) under _sync, so a snapshot stays valid.
     private AzureSegment[] _segments;
     private long _nextOffset;
@@ -234,6 +239,11 @@ public sealed partial class AzureMessageLog : IMessageLog
                 }
 
                 if (cursor.Offset >= highWatermark)
+                {
+                    break;
+                }
+
+                if (TryReadFromTailCache(cursor, highWatermark))
                 {
                     break;
                 }
@@ -487,6 +497,67 @@ public sealed partial class AzureMessageLog : IMessageLog
             await container.GetBlobClient(blob.Name).DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Reads served from the tail cache (tests).</summary>
+    internal long TailCacheHits => Volatile.Read(ref _tailCacheHits);
+
+    private long _tailCacheHits;
+
+    // Under _sync: caches a durable block starting at `firstOffset` and evicts the oldest blocks beyond TailCacheBytes
+    // (always keeping the newest one).
+    private void AddToTailCache(long firstOffset, byte[] frames)
+    {
+        _tailCache.Enqueue(new TailBlock(firstOffset, frames));
+        _tailCacheBytes += frames.Length;
+        while (_tailCacheBytes > _options.TailCacheBytes && _tailCache.Count > 1)
+        {
+            _tailCacheBytes -= _tailCache.Dequeue().Frames.Length;
+        }
+    }
+
+    // Under _sync: serves the read from the cache when it starts inside it. The cache ends at the high watermark, so a read
+    // it can start finishes in it. Decoding happens under the lock; the records are small next to a blob download.
+    private bool TryReadFromTailCache(ReadCursor cursor, long highWatermark)
+    {
+        if (_tailCache.Count == 0 || cursor.Offset < _tailCache.Peek().FirstOffset)
+        {
+            return false;
+        }
+
+        foreach (var block in _tailCache)
+        {
+            var expected = block.FirstOffset;
+            for (var position = 0; expected < highWatermark;)
+            {
+                var item = AzureSegmentFormat.Next(block.Frames, position, out var itemLength, out var payload);
+                if (item != SegmentItem.Record)
+                {
+                    break; // end of this block
+                }
+
+                position += itemLength;
+                if (expected++ < cursor.Offset)
+                {
+                    continue;
+                }
+
+                if (!cursor.Fits(itemLength))
+                {
+                    Interlocked.Increment(ref _tailCacheHits);
+                    return true;
+                }
+
+                cursor.Add(LogRecordCodec.Decode(payload), itemLength);
+                cursor.Offset = expected;
+            }
+        }
+
+        Interlocked.Increment(ref _tailCacheHits);
+        return true;
+    }
+
+    // A durable block's record frames as they were appended, starting at offset FirstOffset.
+    private sealed record TailBlock(long FirstOffset, byte[] Frames);
 
     // Retention's fence check (deletes are not conditional writes, so they are guarded by a probe): false when another
     // instance opened the partition after this one, i.e. created a later segment blob, or wrote a fence frame into the

@@ -45,6 +45,7 @@ public sealed class AzureMessageLogFactory : IMessageLogFactory, IAsyncDisposabl
             MaxAppendBytes = value.MaxAppendBytes,
             MaxBlocksPerSegment = value.MaxBlocksPerSegment,
             IndexIntervalBytes = value.IndexIntervalBytes,
+            TailCacheBytes = value.TailCacheBytes,
         };
         _logger = logger ?? NullLogger<AzureMessageLogFactory>.Instance;
         _container = client.GetBlobContainerClient(_options.ContainerName);

@@ -1,0 +1,284 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using OrleansMQ.Benchmarks.Harness;
+using OrleansMQ.Client;
+
+namespace OrleansMQ.Benchmarks.Scenarios;
+
+/// <summary>
+/// Routing overhead, as ratios measured in one process against one broker: each case publishes as fast as
+/// acknowledgements come back (N producers, a bounded window each, the same body size) for the same time, and the cases
+/// run interleaved, once per round in rotating order, so that foreign load on a shared machine hits them alike.
+/// Cost is this process's CPU time per acknowledged message (client and silo share the process); throughput is acked
+/// messages per second. An acknowledgement means durable in every destination.
+/// <list type="bullet">
+/// <item><c>direct</c>: <see cref="IProducer"/> to a topic;</item>
+/// <item><c>exchange-100</c>: <see cref="IExchangeProducer"/> through a topic exchange with 100 bindings, one matching,
+/// to a topic like the direct one; <c>exchange-100+3tx</c> the same with 3 transform steps (set header, rename header,
+/// CloudEvents wrap) on the matching binding;</item>
+/// <item><c>fanout-1</c> / <c>fanout-10</c>: a fanout exchange to 1 queue / 10 queues (1 partition each, the queue default).</item>
+/// </list>
+/// </summary>
+internal sealed class RoutingScenario
+{
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(60);
+    private readonly BenchmarkSettings _settings;
+
+    private RoutingScenario(BenchmarkSettings settings) => _settings = settings;
+
+    public static async Task<int> RunAsync(BenchmarkSettings settings, CancellationToken cancellationToken)
+    {
+        // Routers cache bindings for RoutingCacheTtl and each bind waits that long; 100 ms keeps the ~210 binds of the
+        // set-up to ~25 s. Routers then reload their table 10 times a second: a cost charged to the exchange cases.
+        settings = settings with { RoutingCacheTtl = settings.RoutingCacheTtl ?? TimeSpan.FromMilliseconds(100) };
+        settings.Validate();
+        return await new RoutingScenario(settings).RunCoreAsync(cancellationToken);
+    }
+
+    private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
+    {
+        var s = _settings;
+        Console.WriteLine($"routing: starting {BrokerUnderTest.DescribeSilos(s)} and a client ({BrokerUnderTest.DescribeStorage(s)}) ...");
+        await using var broker = await BrokerUnderTest.StartAsync(s, cancellationToken);
+        RunReport.Configuration("routing", s, broker)
+            .Add("producers", $"{s.Producers} per case, each with ≤ {s.Window} publishes in flight")
+            .Add("rounds", $"{s.Rounds} × every case ({s.Warmup.TotalSeconds:0.#} s warm-up + {s.Duration.TotalSeconds:0.#} s measured each), rotating order")
+            .Add("routing cache TTL", $"{s.RoutingCacheTtl!.Value.TotalMilliseconds:0} ms")
+            .Print(Console.Out);
+
+        Console.WriteLine();
+        Console.WriteLine("setting up topics, queues, exchanges and 211 bindings ...");
+        var setup = Stopwatch.StartNew();
+        var cases = await SetUpAsync(broker.Client, cancellationToken);
+        Console.WriteLine($"set up in {setup.Elapsed.TotalSeconds:0.0} s");
+
+        var samples = cases.ToDictionary(c => c.Name, _ => new List<Sample>(), StringComparer.Ordinal);
+        var failed = 0L;
+        for (var round = 0; round < s.Rounds; round++)
+        {
+            for (var k = 0; k < cases.Length; k++)
+            {
+                var c = cases[(k + round) % cases.Length];
+                var sample = await MeasureAsync(c, cancellationToken);
+                samples[c.Name].Add(sample);
+                failed += sample.Failed;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  round {round + 1} {c.Name,-16} {sample.Rate,10:N0} msgs/s  {sample.CpuMicrosPerMessage,7:0.0} µs CPU/msg  foreign load {sample.ForeignLoad * 100,3:0}%{(sample.Failed > 0 ? $"  {sample.Failed} FAILED ({sample.FirstError})" : "")}"));
+            }
+        }
+
+        PrintResults(cases, samples);
+        var warnings = new ResultTable("routing: warnings");
+        RunReport.AddWarnings(warnings, broker.Warnings);
+        warnings.Print(Console.Out);
+        return failed == 0 ? 0 : 1;
+    }
+
+    private async Task<Case[]> SetUpAsync(IOrleansMQClient mq, CancellationToken cancellationToken)
+    {
+        var s = _settings;
+        var admin = mq.Admin;
+        await admin.CreateTopicAsync("bench-direct", new TopicSpec { Partitions = s.Partitions }, cancellationToken);
+        await admin.CreateTopicAsync("bench-routed", new TopicSpec { Partitions = s.Partitions }, cancellationToken);
+        await admin.CreateTopicAsync("bench-routed-tx", new TopicSpec { Partitions = s.Partitions }, cancellationToken);
+        foreach (var (exchange, destination, transforms) in new[]
+        {
+            ("bench-topic", "bench-routed", (IReadOnlyList<TransformStep>?)null),
+            ("bench-topic-tx", "bench-routed-tx", [TransformStep.SetHeader("region", "eu"), TransformStep.RenameHeader("omq-routing-key", "x-routing-key"), TransformStep.CloudEventsWrap("/bench", "bench.created")]),
+        })
+        {
+            await admin.CreateExchangeAsync(exchange, new ExchangeSpec { Type = ExchangeType.Topic }, cancellationToken);
+            foreach (var key in NonMatchingKeys(99))
+            {
+                await admin.BindAsync(exchange, new Binding { Destination = destination, Key = key }, cancellationToken);
+            }
+
+            await admin.BindAsync(exchange, new Binding { Destination = destination, Key = "orders.*.created", Transforms = transforms }, cancellationToken);
+        }
+
+        for (var q = 0; q <= 10; q++)
+        {
+            await admin.CreateQueueAsync($"bench-q{q}", new QueueSpec(), cancellationToken);
+        }
+
+        await admin.CreateExchangeAsync("bench-fanout-1", new ExchangeSpec { Type = ExchangeType.Fanout }, cancellationToken);
+        await admin.BindAsync("bench-fanout-1", new Binding { Destination = "bench-q0" }, cancellationToken);
+        await admin.CreateExchangeAsync("bench-fanout-10", new ExchangeSpec { Type = ExchangeType.Fanout }, cancellationToken);
+        for (var q = 1; q <= 10; q++)
+        {
+            await admin.BindAsync("bench-fanout-10", new Binding { Destination = $"bench-q{q}" }, cancellationToken);
+        }
+
+        ProducerOptions Options() => new() { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages };
+        Publisher Direct(string topic)
+        {
+            var p = mq.CreateProducer(topic, Options());
+            return new Publisher((m, _, ct) => p.PublishAsync(m, ct).AsTask(), p.DisposeAsync);
+        }
+
+        Publisher Exchange(string exchange)
+        {
+            var p = mq.CreateExchangeProducer(exchange, Options());
+            return new Publisher((m, seq, ct) => p.PublishAsync(RoutingKeys[seq & 7], m, ct).AsTask(), p.DisposeAsync);
+        }
+
+        return
+        [
+            new Case("direct", "IProducer → topic (8 partitions)", 1, () => Direct("bench-direct")),
+            new Case("exchange-100", "topic exchange, 100 bindings (1 matches) → topic (8 partitions)", 1, () => Exchange("bench-topic")),
+            new Case("exchange-100+3tx", "as exchange-100, 3 transform steps on the matching binding", 1, () => Exchange("bench-topic-tx")),
+            new Case("fanout-1", "fanout exchange → 1 queue (1 partition)", 1, () => Exchange("bench-fanout-1")),
+            new Case("fanout-10", "fanout exchange → 10 queues (1 partition each)", 10, () => Exchange("bench-fanout-10")),
+        ];
+    }
+
+    /// <summary>Routing keys the exchange cases publish with, in turn (all match <c>orders.*.created</c>).</summary>
+    private static readonly string[] RoutingKeys = [.. Enumerable.Range(0, 8).Select(i => $"orders.r{i}.created")];
+
+    /// <summary>Binding keys that never match <see cref="RoutingKeys"/>, of several shapes (literal, <c>*</c>, <c>#</c>).</summary>
+    private static IEnumerable<string> NonMatchingKeys(int count) => Enumerable.Range(0, count).Select(i => (i % 3) switch
+    {
+        0 => $"orders.*.cancelled{i}",
+        1 => $"invoices.r{i}.#",
+        _ => $"orders.#.refunded{i}",
+    });
+
+    private async Task<Sample> MeasureAsync(Case c, CancellationToken cancellationToken)
+    {
+        var s = _settings;
+        var publishers = Enumerable.Range(0, s.Producers).Select(_ => c.Create()).ToArray();
+        var clock = new MeasurementClock(s.Warmup, s.Duration);
+        var state = new DriveState();
+        CpuMeter begin = default, end = default;
+        var drivers = publishers.Select((p, i) => Task.Run(() => DriveAsync(p, i, clock, state, cancellationToken), cancellationToken)).ToArray();
+        await clock.RunAsync(() => begin = CpuMeter.Take(), () => end = CpuMeter.Take(), (_, _, _) => { }, cancellationToken);
+        await Task.WhenAll(drivers);
+        foreach (var p in publishers)
+        {
+            await p.DisposeAsync();
+        }
+
+        var (wall, cpu, foreign) = end.Since(begin);
+        var acked = Interlocked.Read(ref state.AckedInWindow);
+        return new Sample(acked / wall.TotalSeconds, acked == 0 ? double.NaN : cpu.TotalMicroseconds / acked, foreign, state.Failed + state.Unfinished, state.FirstError?.Message);
+    }
+
+    private async Task DriveAsync(Publisher publisher, int index, MeasurementClock clock, DriveState state, CancellationToken cancellationToken)
+    {
+        var window = new SemaphoreSlim(_settings.Window, _settings.Window);
+        var sequence = (long)index << 40;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await window.WaitAsync(cancellationToken);
+            var start = Stopwatch.GetTimestamp();
+            if (start >= clock.MeasureUntil)
+            {
+                window.Release();
+                break;
+            }
+
+            var body = new byte[_settings.MessageSize];
+            BinaryPrimitives.WriteInt64LittleEndian(body, start);
+            BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(8), sequence);
+            Task publish;
+            try
+            {
+                publish = publisher.Publish(new Message(body), (int)(sequence++ & int.MaxValue), cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                publish = Task.FromException(ex);
+            }
+
+            _ = publish.ContinueWith(t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    if (clock.InWindow(Stopwatch.GetTimestamp()))
+                    {
+                        Interlocked.Increment(ref state.AckedInWindow);
+                    }
+                }
+                else
+                {
+                    Interlocked.Increment(ref state.Failed);
+                    Interlocked.CompareExchange(ref state.FirstError, t.Exception?.GetBaseException(), null);
+                }
+
+                window.Release();
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        drain.CancelAfter(DrainTimeout);
+        for (var settled = 0; settled < _settings.Window; settled++)
+        {
+            try
+            {
+                await window.WaitAsync(drain.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Add(ref state.Unfinished, _settings.Window - settled);
+                return;
+            }
+        }
+    }
+
+    private void PrintResults(Case[] cases, Dictionary<string, List<Sample>> samples)
+    {
+        var s = _settings;
+        Console.WriteLine();
+        Console.WriteLine($"### routing: results ({BrokerUnderTest.DescribeStorage(s)}, {s.Producers} producers × {s.Window} in flight, {s.MessageSize} B, medians of {s.Rounds} rounds)");
+        Console.WriteLine();
+        Console.WriteLine("| case | what | acked msgs/s | delivered copies/s | CPU µs per msg | CPU µs per delivered copy | foreign load |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (var c in cases)
+        {
+            var list = samples[c.Name];
+            var rate = Median(list.Select(x => x.Rate));
+            var cpu = Median(list.Select(x => x.CpuMicrosPerMessage));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {c.Name} | {c.Description} | {rate:N0} | {rate * c.CopiesPerMessage:N0} | {cpu:0.0} | {cpu / c.CopiesPerMessage:0.0} | {Median(list.Select(x => x.ForeignLoad)) * 100:0}% |"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| ratio (per round, then median [min–max]) | CPU per published msg | throughput (inverse) | target |");
+        Console.WriteLine("|---|---|---|---|");
+        Ratio("exchange-100 vs direct", "exchange-100", "direct", "≤ 1.20");
+        Ratio("exchange-100+3tx vs direct", "exchange-100+3tx", "direct", "–");
+        Ratio("exchange-100+3tx vs exchange-100", "exchange-100+3tx", "exchange-100", "–");
+        Ratio("fanout-10 vs fanout-1", "fanout-10", "fanout-1", "≤ 2.00");
+        Ratio("fanout-1 vs direct", "fanout-1", "direct", "–");
+
+        void Ratio(string label, string a, string b, string target)
+        {
+            var pairs = samples[a].Zip(samples[b]).ToList();
+            var cost = pairs.Select(p => p.First.CpuMicrosPerMessage / p.Second.CpuMicrosPerMessage).ToList();
+            var slow = pairs.Select(p => p.Second.Rate / p.First.Rate).ToList();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {label} | {Median(cost):0.00} [{cost.Min():0.00}–{cost.Max():0.00}] | {Median(slow):0.00} [{slow.Min():0.00}–{slow.Max():0.00}] | {target} |"));
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private sealed record Case(string Name, string Description, int CopiesPerMessage, Func<Publisher> Create);
+
+    private sealed record Publisher(Func<Message, int, CancellationToken, Task> Publish, Func<ValueTask> DisposeAsync);
+
+    private sealed record Sample(double Rate, double CpuMicrosPerMessage, double ForeignLoad, long Failed, string? FirstError);
+
+    private sealed class DriveState
+    {
+        public long AckedInWindow;
+        public long Failed;
+        public long Unfinished;
+        public Exception? FirstError;
+    }
+}
