@@ -43,6 +43,8 @@ builder.UseOrleans(silo =>
             o.ClusterId = clusterId;
             o.ServiceId = "omq";
         });
+        // Failure detection (ProbeTimeout, NumMissedProbesLimit, …) from Cluster:Membership; the fault tests shorten it.
+        silo.Services.AddOptions<ClusterMembershipOptions>().Bind(cluster.GetSection("Membership"));
         var address = System.Net.IPAddress.Parse(cluster.GetValue("AdvertisedIP", "127.0.0.1")!);
         silo.ConfigureEndpoints(address, siloPort, gatewayPort, listenOnAnyHostAddress: false);
     }

@@ -39,4 +39,6 @@ public enum ErrorCode
     Forbidden = 16,
     /// <summary>A connection or subscription limit was reached; the message names the limit and its setting.</summary>
     LimitExceeded = 17,
+    /// <summary>The broker's storage is out of space: the publish was not acknowledged. Retry once space is freed.</summary>
+    StorageFull = 18,
 }

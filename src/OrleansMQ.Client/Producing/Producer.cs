@@ -231,6 +231,15 @@ internal sealed class Producer : IProducer
                     _owner._topics.Invalidate(_owner.Topic);
                     throw;
                 }
+                catch (OrleansMQException ex) when (ex.Code == ErrorCode.StorageFull)
+                {
+                    // Not retried (the caller decides when space is back), and the outcome is unknown: a failed group
+                    // write can leave whole records on disk. Never reuse these sequence numbers for other messages, or
+                    // the broker would drop those as duplicates of records it may have kept.
+                    _epoch++;
+                    _nextSequence = 0;
+                    throw;
+                }
                 catch (Exception ex) when (Transient.IsTransient(ex) && DateTime.UtcNow < deadline && options.Idempotent)
                 {
                     // Same producer id and sequences: if the first try was written, the retry is acknowledged as a duplicate.

@@ -27,6 +27,7 @@ internal static class GatewayProblems
         ErrorCode.InvalidOperation => StatusCodes.Status409Conflict,
         ErrorCode.Unroutable => StatusCodes.Status422UnprocessableEntity,
         ErrorCode.RequestTimeout => StatusCodes.Status504GatewayTimeout,
+        ErrorCode.StorageFull => StatusCodes.Status507InsufficientStorage,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -65,6 +66,7 @@ internal static class GatewayProblems
         ErrorCode.Unauthorized => "Unauthorized",
         ErrorCode.Forbidden => "Forbidden",
         ErrorCode.LimitExceeded => "Limit exceeded",
+        ErrorCode.StorageFull => "Storage full",
         _ => code.ToString(),
     };
 }

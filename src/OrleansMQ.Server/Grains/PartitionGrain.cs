@@ -212,7 +212,9 @@ internal sealed partial class PartitionGrain(
             _faulted = true;
             LogAppendFailed(logger, ex, _topic, _partition);
             DeactivateOnIdle();
-            throw new OrleansMQException(ErrorCode.Internal, $"Append to '{_topic}/{_partition}' failed; nothing from this batch was acknowledged.", ex);
+            throw StorageErrors.IsDiskFull(ex)
+                ? new OrleansMQException(ErrorCode.StorageFull, $"Append to '{_topic}/{_partition}' failed: the broker's storage is full (no space left on device); nothing from this batch was acknowledged. Retry once space is freed.", ex)
+                : new OrleansMQException(ErrorCode.Internal, $"Append to '{_topic}/{_partition}' failed; nothing from this batch was acknowledged.", ex);
         }
 
         var tag = new KeyValuePair<string, object?>("topic", _topic);
@@ -476,14 +478,27 @@ internal sealed partial class PartitionGrain(
 
         foreach (var subscription in topic.Subscriptions.Keys)
         {
+            if (_faulted || cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+
             try
             {
-                var stats = await GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(_topic, _partition, subscription)).GetStatsAsync();
+                // WaitAsync: a subscription grain may be waiting on this partition (GetInfoAsync) while this activation
+                // deactivates after a failed append; deactivation waits for this callback, which must not wait for the
+                // subscription in turn (that deadlocked both until the 30 s call timeout, found by the storage-errors
+                // fault scenario). The timer's token is cancelled when deactivation starts.
+                var stats = await GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(_topic, _partition, subscription)).GetStatsAsync().WaitAsync(cancellationToken);
                 _ackFloors.TryAdd(subscription, stats.AckFloor);
             }
             catch (OrleansMQException ex) when (ex.Code == ErrorCode.NotFound)
             {
                 // Deleted meanwhile.
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return; // deactivating
             }
         }
     }

@@ -64,6 +64,9 @@ public sealed class OrleansMQServerOptions
 
     /// <summary>How many recent sequence numbers per idempotent producer a partition remembers (the de-duplication window). Default 10,000.</summary>
     public int ProducerWindow { get; set; } = 10_000;
+
+    /// <summary>Test-only storage fault injection; ignored unless enabled, and refused unless the environment allows it.</summary>
+    public FaultInjectionOptions FaultInjection { get; set; } = new();
 }
 
 /// <summary>Storage backends.</summary>
@@ -116,6 +119,16 @@ internal sealed class OrleansMQServerOptionsValidator : IValidateOptions<Orleans
         if (options.PushBatchSize is < 1 or > 10_000)
         {
             errors.Add($"OrleansMQ: PushBatchSize is {options.PushBatchSize}; it must be 1–10000.");
+        }
+
+        if (options.FaultInjection.Enabled && !FaultInjectionOptions.AllowedByEnvironment)
+        {
+            errors.Add($"OrleansMQ: FaultInjection is enabled, but that is only honoured for tests that also set {FaultInjectionOptions.EnvironmentVariable}=1 in the environment.");
+        }
+
+        if (options.FaultInjection.Enabled && string.IsNullOrWhiteSpace(options.FaultInjection.ControlFile))
+        {
+            errors.Add("OrleansMQ: FaultInjection is enabled, so FaultInjection:ControlFile must be set.");
         }
 
         if (options.ProducerWindow is < 1 or > 1_000_000)

@@ -34,7 +34,7 @@ public static class OrleansMQSiloBuilderExtensions
         services.TryAddSingleton<IMessageLogFactory>(sp =>
         {
             var o = sp.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;
-            return o.LogStorage switch
+            IMessageLogFactory factory = o.LogStorage switch
             {
                 LogStorageKind.InMemory => new InMemoryMessageLogFactory(Math.Min(o.LogSegmentBytes, InMemoryMessageLogFactory.DefaultSegmentBytes)),
                 LogStorageKind.AzureStorage => new AzureMessageLogFactory(
@@ -44,6 +44,9 @@ public static class OrleansMQSiloBuilderExtensions
                     Options.Create(new FileLogOptions { DataDirectory = Path.Combine(o.DataDirectory, "log"), SegmentBytes = o.LogSegmentBytes, FsyncPolicy = o.Fsync }),
                     sp.GetService<Microsoft.Extensions.Logging.ILogger<FileMessageLogFactory>>()),
             };
+            return o.FaultInjection.Enabled && FaultInjectionOptions.AllowedByEnvironment
+                ? new FaultInjectingMessageLogFactory(factory, o.FaultInjection.ControlFile!, sp.GetService<Microsoft.Extensions.Logging.ILogger<FaultInjectingMessageLogFactory>>())
+                : factory;
         });
 
         if (!services.Any(s => s.ServiceType == typeof(OrleansMQMarker)))

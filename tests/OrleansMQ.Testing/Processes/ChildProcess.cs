@@ -51,9 +51,10 @@ public sealed class ChildProcess : IAsyncDisposable
     /// <summary>
     /// Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c> in the dll's folder (so its appsettings.json
     /// applies). Its standard input gets <paramref name="standardInput"/> (UTF-8) and is then closed; empty when null.
+    /// <paramref name="environment"/> adds environment variables.
     /// </summary>
-    public static ChildProcess Start(string name, string dll, IEnumerable<string> arguments, string? standardInput = null) =>
-        StartProgram(name, BuildOutputs.DotnetHost, [dll, .. arguments], System.IO.Path.GetDirectoryName(dll)!, standardInput: standardInput);
+    public static ChildProcess Start(string name, string dll, IEnumerable<string> arguments, string? standardInput = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartProgram(name, BuildOutputs.DotnetHost, [dll, .. arguments], System.IO.Path.GetDirectoryName(dll)!, environment, standardInput);
 
     /// <summary>
     /// Starts any program (e.g. <c>node script.cjs</c>) with extra environment variables; its standard input gets
@@ -195,6 +196,24 @@ public sealed class ChildProcess : IAsyncDisposable
 
         using var deadline = new CancellationTokenSource(KillWait);
         await _process.WaitForExitAsync(deadline.Token);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> ("STOP", "CONT", "TERM", …) to this process only, by its PID, with kill(1). Fault
+    /// tests pause a silo (STOP/CONT) or ask it to shut down (TERM).
+    /// </summary>
+    public async Task SignalAsync(string signal)
+    {
+        var info = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
+        info.ArgumentList.Add($"-{signal}");
+        info.ArgumentList.Add(Id.ToString(CultureInfo.InvariantCulture));
+        using var kill = Process.Start(info) ?? throw new InvalidOperationException("Could not start kill(1).");
+        var error = await kill.StandardError.ReadToEndAsync();
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0 && !HasExited)
+        {
+            throw new InvalidOperationException($"kill -{signal} {Id} failed (exit {kill.ExitCode}): {error}");
+        }
     }
 
     /// <summary>The name, PID, state and the tail of the output, for assertion messages.</summary>

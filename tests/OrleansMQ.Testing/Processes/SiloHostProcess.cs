@@ -24,9 +24,12 @@ public sealed class SiloHostProcess : IAsyncDisposable
 
     private readonly List<ChildProcess> _generations = [];
     private readonly IReadOnlyList<string> _extraArguments;
+    private readonly IReadOnlyDictionary<string, string>? _environment;
 
-    private SiloHostProcess(string dataDirectory, SiloStorage storage, int gatewayPort, int siloPort, int httpPort, int stompPort, IReadOnlyList<string> extraArguments)
+    private SiloHostProcess(string dataDirectory, SiloStorage storage, int gatewayPort, int siloPort, int httpPort, int stompPort, IReadOnlyList<string> extraArguments,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
+        _environment = environment;
         DataDirectory = dataDirectory;
         Storage = storage;
         GatewayPort = gatewayPort;
@@ -54,6 +57,9 @@ public sealed class SiloHostProcess : IAsyncDisposable
     /// <summary>The running (or last) generation.</summary>
     public ChildProcess Current => _generations[^1];
 
+    /// <summary>Every generation started so far, oldest first (the last one is <see cref="Current"/>).</summary>
+    public IReadOnlyList<ChildProcess> Generations => _generations;
+
     /// <summary>How long the last start took until the gateway accepted a TCP connection.</summary>
     public TimeSpan LastStartDuration { get; private set; }
 
@@ -61,10 +67,14 @@ public sealed class SiloHostProcess : IAsyncDisposable
     /// Starts a silo host on four free loopback ports (Orleans gateway and silo, gateway HTTP and STOMP) and waits until
     /// its Orleans gateway accepts connections. <paramref name="extraArguments"/> go on its command line.
     /// </summary>
-    public static async Task<SiloHostProcess> StartAsync(string dataDirectory, SiloStorage storage, params string[] extraArguments)
+    public static Task<SiloHostProcess> StartAsync(string dataDirectory, SiloStorage storage, params string[] extraArguments) =>
+        StartWithEnvironmentAsync(dataDirectory, storage, environment: null, extraArguments);
+
+    /// <summary><see cref="StartAsync"/> with extra environment variables for the silo host (every generation gets them).</summary>
+    public static async Task<SiloHostProcess> StartWithEnvironmentAsync(string dataDirectory, SiloStorage storage, IReadOnlyDictionary<string, string>? environment, params string[] extraArguments)
     {
         var ports = LoopbackPorts.Reserve(4);
-        var silo = new SiloHostProcess(dataDirectory, storage, gatewayPort: ports[0], siloPort: ports[1], httpPort: ports[2], stompPort: ports[3], extraArguments);
+        var silo = new SiloHostProcess(dataDirectory, storage, gatewayPort: ports[0], siloPort: ports[1], httpPort: ports[2], stompPort: ports[3], extraArguments, environment);
         try
         {
             await silo.StartGenerationAsync();
@@ -79,6 +89,35 @@ public sealed class SiloHostProcess : IAsyncDisposable
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing; whatever the storage did not make durable is gone.</summary>
     public Task KillAsync() => Current.KillAsync();
+
+    /// <summary>SIGSTOP: the process freezes (no heartbeats, no I/O) until <see cref="ResumeAsync"/>.</summary>
+    public Task PauseAsync() => Current.SignalAsync("STOP");
+
+    /// <summary>SIGCONT after <see cref="PauseAsync"/>.</summary>
+    public Task ResumeAsync() => Current.SignalAsync("CONT");
+
+    /// <summary>
+    /// SIGTERM, then waits up to <paramref name="timeout"/> for a graceful shutdown (the silo leaves the cluster and hands
+    /// its grains over); kills it if it takes longer. Returns whether it exited on its own.
+    /// </summary>
+    public async Task<bool> StopGracefullyAsync(TimeSpan timeout)
+    {
+        if (Current.HasExited)
+        {
+            return true;
+        }
+
+        await Current.SignalAsync("TERM");
+        try
+        {
+            await Current.WaitForExitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Starts a new generation on the same ports and data directory (killing the current one first if it still runs).</summary>
     public async Task RestartAsync()
@@ -132,7 +171,7 @@ public sealed class SiloHostProcess : IAsyncDisposable
             // Polly logs every placement attempt at Information; keep the output a failure message dumps readable.
             "--Logging:LogLevel:Polly=Warning",
             .. _extraArguments,
-        ]);
+        ], environment: _environment);
         _generations.Add(process);
 
         // Poll with a deadline: the gateway listens once the silo is up. A silo that dies on the way (bad config, port
