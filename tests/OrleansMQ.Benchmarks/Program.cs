@@ -10,6 +10,7 @@ using OrleansMQ.Benchmarks.Scenarios;
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- routing [--rounds 3 --duration 5 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- backlog-memory [--messages 1000000 --consume-rate 200 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- micro [BenchmarkDotNet arguments, e.g. --filter *Codec*]
+//   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- gateway   (.NET client vs HTTP REST vs STOMP/TCP against one silo-host process)
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- peers --mode quick   (scripts/bench-peers.sh installs and starts the peer servers)
 const string AzureConnectionStringVariable = "OMQ_AZURE_CONNECTION_STRING";
 var defaults = new BenchmarkSettings();
@@ -151,5 +152,20 @@ peers.SetAction((r, ct) => OrleansMQ.Benchmarks.Peers.PeersBenchmark.RunAsync(ne
     Note = r.GetValue(note),
 }, ct));
 
-var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback; peers: the same workloads against RabbitMQ, Redis and NATS.") { publish, latency, routing, micro, backlogMemory, peers };
+var gatewayDefaults = new OrleansMQ.Benchmarks.Gateway.GatewaySettings();
+var gatewayDuration = new Option<double>("--duration") { Description = "gateway: measured seconds per run.", DefaultValueFactory = _ => gatewayDefaults.DurationSeconds };
+var gatewayWarmup = new Option<double>("--warmup") { Description = "gateway: warm-up seconds per run.", DefaultValueFactory = _ => gatewayDefaults.WarmupSeconds };
+var gatewayRate = new Option<int>("--rate") { Description = "gateway: messages per second of the fixed-rate latency runs.", DefaultValueFactory = _ => gatewayDefaults.Rate };
+var gateway = new Command("gateway", "Gateway overhead: max durable publish throughput and end-to-end latency at a fixed rate through the .NET client, HTTP REST and STOMP over TCP, against one silo-host process.")
+{
+    gatewayDuration, gatewayWarmup, gatewayRate,
+};
+gateway.SetAction((r, ct) => OrleansMQ.Benchmarks.Gateway.GatewayBenchmark.RunAsync(new OrleansMQ.Benchmarks.Gateway.GatewaySettings
+{
+    DurationSeconds = r.GetValue(gatewayDuration),
+    WarmupSeconds = r.GetValue(gatewayWarmup),
+    Rate = r.GetValue(gatewayRate),
+}, ct));
+
+var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback; peers: the same workloads against RabbitMQ, Redis and NATS.") { publish, latency, routing, micro, backlogMemory, peers, gateway };
 return await root.Parse(args).InvokeAsync();

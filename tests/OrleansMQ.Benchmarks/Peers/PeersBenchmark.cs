@@ -134,7 +134,7 @@ internal static class PeersBenchmark
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown server"),
     };
 
-    private static async Task<WorkloadResult> RunOneAsync(PeerServer server, DriverVariant variant, Workload workload, RunLimits limits, CancellationToken cancellationToken)
+    internal static async Task<WorkloadResult> RunOneAsync(PeerServer server, DriverVariant variant, Workload workload, RunLimits limits, CancellationToken cancellationToken)
     {
         Console.WriteLine($"-- {variant.Name} × {workload.Name}: {workload.Description}");
         // Generous cap for one run: its own time plus every bounded wait, and a minute for setup on a loaded machine.

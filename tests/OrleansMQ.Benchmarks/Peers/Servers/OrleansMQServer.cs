@@ -25,6 +25,15 @@ internal sealed class OrleansMQServer : PeerServer
     public override IReadOnlyList<DriverVariant> Variants =>
         [new("OrleansMQ", _ => Task.FromResult<IBenchmarkDriver>(new OrleansMQDriver(_client!.Services.GetRequiredService<IOrleansMQClient>())))];
 
+    /// <summary>The silo host's HTTP gateway port (REST, WebSocket) on 127.0.0.1.</summary>
+    public int HttpPort => _silo?.HttpPort ?? throw new InvalidOperationException("The silo host is not running.");
+
+    /// <summary>The silo host's STOMP 1.2 over TCP port on 127.0.0.1.</summary>
+    public int StompPort => _silo?.StompPort ?? throw new InvalidOperationException("The silo host is not running.");
+
+    /// <summary>The harness's OrleansMQ client (an Orleans client over the silo's gateway).</summary>
+    public IOrleansMQClient Client => _client?.Services.GetRequiredService<IOrleansMQClient>() ?? throw new InvalidOperationException("The silo host is not running.");
+
     public override string Describe() => $"OrleansMQ {Version} silo-host process (file log, Fsync=Always, file state), gateway port {_silo?.GatewayPort}";
 
     public static async Task<OrleansMQServer> StartAsync(CancellationToken cancellationToken)
