@@ -59,7 +59,7 @@ internal static class GatewayBenchmark
         }
 
         var results = new List<WorkloadResult>();
-        string[] names = [".NET client", "HTTP REST", "STOMP/TCP"];
+        string[] names = [".NET client", "HTTP REST", "STOMP/TCP", "STOMP/TCP, receipt per SEND"];
         await using (server)
         {
             foreach (var port in new[] { server.HttpPort, server.StompPort })
@@ -83,7 +83,8 @@ internal static class GatewayBenchmark
             [
                 new(names[0], _ => Task.FromResult<IBenchmarkDriver>(setup)),
                 new(names[1], _ => Task.FromResult<IBenchmarkDriver>(new HttpGatewayDriver(server.HttpPort, setup))),
-                new(names[2], _ => Task.FromResult<IBenchmarkDriver>(new StompGatewayDriver(server.StompPort, setup))),
+                new(names[2], _ => Task.FromResult<IBenchmarkDriver>(new StompGatewayDriver(server.StompPort, setup, receiptPerSend: false))),
+                new(names[3], _ => Task.FromResult<IBenchmarkDriver>(new StompGatewayDriver(server.StompPort, setup, receiptPerSend: true))),
             ];
             foreach (var variant in variants)
             {

@@ -1,21 +1,25 @@
 using System.Globalization;
+using System.Threading.Channels;
 using OrleansMQ.Benchmarks.Peers;
 
 namespace OrleansMQ.Benchmarks.Gateway;
 
 /// <summary>
 /// OrleansMQ through the gateway's STOMP 1.2 over TCP listener with <see cref="StompClient"/>. A producer is one
-/// connection; every SEND to <c>/topic/{t}</c> carries a <c>receipt</c> header and is pipelined (the runner keeps up to
-/// its window unacknowledged); a RECEIPT confirms that SEND and every earlier one durable, so it completes all pending
-/// publishes up to its id. A consumer is one connection with SUBSCRIBE <c>durable-subscription-name</c>,
+/// connection; SENDs to <c>/topic/{t}</c> are pipelined (the runner keeps up to its window unacknowledged) and a RECEIPT
+/// confirms its SEND and every earlier one durable, so it completes all pending publishes up to its id. With
+/// <c>receiptPerSend</c> every SEND carries a <c>receipt</c> header; without, the producer writes what is waiting as one
+/// burst and puts the <c>receipt</c> on the burst's last SEND only (the gateway stops reading the connection until a
+/// receipt's SENDs are durable, so a receipt on every SEND costs one log append per message). A consumer is one connection with SUBSCRIBE <c>durable-subscription-name</c>,
 /// <c>ack:client-individual</c>, <c>prefetch-count:1000</c> and one ACK (or NACK) frame per MESSAGE. Topics and
 /// subscriptions are created through the .NET client (setup, not measured).
 /// </summary>
-internal sealed class StompGatewayDriver(int stompPort, IBenchmarkDriver setup) : IBenchmarkDriver
+internal sealed class StompGatewayDriver(int stompPort, IBenchmarkDriver setup, bool receiptPerSend) : IBenchmarkDriver
 {
     private const int Prefetch = 1000;
+    private const int MaxBurst = 1000;
 
-    public string Name => "STOMP/TCP";
+    public string Name => receiptPerSend ? "STOMP/TCP, receipt per SEND" : "STOMP/TCP";
 
     public string Durability => "RECEIPT once the SEND is durable (file log, fsync before ack)";
 
@@ -26,7 +30,7 @@ internal sealed class StompGatewayDriver(int stompPort, IBenchmarkDriver setup) 
 
     public async Task<IBenchmarkProducer> CreateProducerAsync(string topic, int partitions, CancellationToken cancellationToken)
     {
-        var producer = new Producer(topic);
+        var producer = new Producer(topic, receiptPerSend);
         producer.Connection = await StompClient.ConnectAsync(stompPort, producer.OnFrame, producer.Fail, cancellationToken);
         return producer;
     }
@@ -34,7 +38,7 @@ internal sealed class StompGatewayDriver(int stompPort, IBenchmarkDriver setup) 
     public async Task<IBenchmarkConsumer> CreateConsumerAsync(string topic, int partitions, string subscription, Func<ReadOnlyMemory<byte>, bool> onMessage, CancellationToken cancellationToken)
     {
         var consumer = new Consumer(onMessage);
-        consumer.Connection = await StompClient.ConnectAsync(stompPort, consumer.OnFrame, ex => Console.Error.WriteLine($"stomp consumer: {ex.Message}"), cancellationToken);
+        consumer.Connection = await StompClient.ConnectAsync(stompPort, consumer.OnFrame, consumer.OnFailure, cancellationToken);
         consumer.Connection.Send("SUBSCRIBE",
         [
             ("id", "0"), ("destination", $"/topic/{topic}"), ("durable-subscription-name", subscription), ("ack", "client-individual"),
@@ -45,34 +49,74 @@ internal sealed class StompGatewayDriver(int stompPort, IBenchmarkDriver setup) 
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private sealed class Producer(string topic) : IBenchmarkProducer
+    private sealed class Producer : IBenchmarkProducer
     {
-        private readonly string _destination = $"/topic/{topic}";
+        private readonly string _destination;
+        private readonly bool _receiptPerSend;
         private readonly Queue<(long Id, TaskCompletionSource Done)> _pending = new();
+        private readonly Channel<(ReadOnlyMemory<byte> Body, TaskCompletionSource Done)> _queue = Channel.CreateUnbounded<(ReadOnlyMemory<byte>, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
         private readonly Lock _lock = new();
+        private readonly Task _sender;
         private long _nextId;
         private Exception? _failed;
+
+        public Producer(string topic, bool receiptPerSend)
+        {
+            _destination = $"/topic/{topic}";
+            _receiptPerSend = receiptPerSend;
+            _sender = Task.Run(SendLoopAsync);
+        }
 
         public StompClient Connection { get; set; } = null!;
 
         public Task SendAsync(long key, ReadOnlyMemory<byte> payload)
         {
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            lock (_lock)
+            if (!_queue.Writer.TryWrite((payload, done)))
             {
-                if (_failed is not null)
-                {
-                    done.SetException(_failed);
-                    return done.Task;
-                }
-
-                var id = ++_nextId;
-                _pending.Enqueue((id, done));
-                // Queued under the lock: frames leave in id order, so RECEIPT n confirms ids 1..n.
-                Connection.Send("SEND", [("destination", _destination), ("receipt", id.ToString(CultureInfo.InvariantCulture))], payload.Span);
+                done.SetException(new ObjectDisposedException(nameof(Producer)));
             }
 
             return done.Task;
+        }
+
+        /// <summary>Writes what is waiting (≤ <see cref="MaxBurst"/>) without waiting for receipts; frames leave in id order, so RECEIPT n confirms ids ≤ n.</summary>
+        private async Task SendLoopAsync()
+        {
+            var burst = new List<(ReadOnlyMemory<byte> Body, TaskCompletionSource Done)>(MaxBurst);
+            while (await _queue.Reader.WaitToReadAsync())
+            {
+                while (burst.Count < MaxBurst && _queue.Reader.TryRead(out var item))
+                {
+                    burst.Add(item);
+                }
+
+                lock (_lock)
+                {
+                    for (var i = 0; i < burst.Count; i++)
+                    {
+                        var (body, done) = burst[i];
+                        if (_failed is not null)
+                        {
+                            done.TrySetException(_failed);
+                            continue;
+                        }
+
+                        var id = ++_nextId;
+                        _pending.Enqueue((id, done));
+                        if (_receiptPerSend || i == burst.Count - 1)
+                        {
+                            Connection.Send("SEND", [("destination", _destination), ("receipt", id.ToString(CultureInfo.InvariantCulture))], body.Span);
+                        }
+                        else
+                        {
+                            Connection.Send("SEND", [("destination", _destination)], body.Span);
+                        }
+                    }
+                }
+
+                burst.Clear();
+            }
         }
 
         public void OnFrame(StompFrame frame)
@@ -105,12 +149,27 @@ internal sealed class StompGatewayDriver(int stompPort, IBenchmarkDriver setup) 
             }
         }
 
-        public ValueTask DisposeAsync() => Connection.DisposeAsync();
+        public async ValueTask DisposeAsync()
+        {
+            _queue.Writer.TryComplete();
+            await _sender;
+            await Connection.DisposeAsync();
+        }
     }
 
     private sealed class Consumer(Func<ReadOnlyMemory<byte>, bool> onMessage) : IBenchmarkConsumer
     {
+        private volatile bool _disposing;
+
         public StompClient Connection { get; set; } = null!;
+
+        public void OnFailure(Exception error)
+        {
+            if (!_disposing)
+            {
+                Console.Error.WriteLine($"stomp consumer: {error.Message}");
+            }
+        }
 
         public void OnFrame(StompFrame frame)
         {
@@ -124,6 +183,10 @@ internal sealed class StompGatewayDriver(int stompPort, IBenchmarkDriver setup) 
             }
         }
 
-        public ValueTask DisposeAsync() => Connection.DisposeAsync();
+        public ValueTask DisposeAsync()
+        {
+            _disposing = true;
+            return Connection.DisposeAsync();
+        }
     }
 }
