@@ -8,9 +8,11 @@ namespace OrleansMQ.Benchmarks.Gateway;
 /// OrleansMQ through the gateway's STOMP 1.2 over TCP listener with <see cref="StompClient"/>. A producer is one
 /// connection; SENDs to <c>/topic/{t}</c> are pipelined (the runner keeps up to its window unacknowledged) and a RECEIPT
 /// confirms its SEND and every earlier one durable, so it completes all pending publishes up to its id. With
-/// <c>receiptPerSend</c> every SEND carries a <c>receipt</c> header; without, the producer writes what is waiting as one
-/// burst and puts the <c>receipt</c> on the burst's last SEND only (the gateway stops reading the connection until a
-/// receipt's SENDs are durable, so a receipt on every SEND costs one log append per message). A consumer is one connection with SUBSCRIBE <c>durable-subscription-name</c>,
+/// <c>receiptPerSend</c> every SEND carries a <c>receipt</c> header and all are written at once; without, the producer
+/// keeps one burst in flight: it writes what is waiting (≤ 1000 SENDs) with the <c>receipt</c> on the burst's last SEND
+/// only, and gathers the next burst until that RECEIPT arrives (the gateway stops reading the connection until a
+/// receipt's SENDs are durable, so receipts on every SEND cost one log append each, and bursts that do not wait pile up
+/// behind each other's appends). A consumer is one connection with SUBSCRIBE <c>durable-subscription-name</c>,
 /// <c>ack:client-individual</c>, <c>prefetch-count:1000</c> and one ACK (or NACK) frame per MESSAGE. Topics and
 /// subscriptions are created through the .NET client (setup, not measured).
 /// </summary>
@@ -113,6 +115,12 @@ internal sealed class StompGatewayDriver(int stompPort, IBenchmarkDriver setup, 
                             Connection.Send("SEND", [("destination", _destination)], body.Span);
                         }
                     }
+                }
+
+                if (!_receiptPerSend && burst.Count > 0)
+                {
+                    // One burst in flight: the next one gathers while this one is stored.
+                    await burst[^1].Done.Task.ContinueWith(static _ => { }, TaskScheduler.Default);
                 }
 
                 burst.Clear();
