@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -245,5 +246,44 @@ public sealed class TelemetryTests(SharedClusterFixture fixture)
         Assert.StartsWith($"00-{traceId}-{spanId}", d.Message.Headers[OrleansMQTelemetry.TraceParentHeader]);
         await d.AckAsync();
         Assert.NotEqual(default, d.Activity.Duration);
+    }
+
+    [Fact]
+    public async Task Trace_context_crosses_silos_from_a_producer_on_one_silo_to_a_consumer_on_another()
+    {
+        var topic = TestNames.Unique("traced-x");
+        var onFirst = Broker.Cluster.Silos[0].ServiceProvider.GetRequiredService<IOrleansMQClient>();
+        var onSecond = Broker.Cluster.Silos[1].ServiceProvider.GetRequiredService<IOrleansMQClient>();
+        await onFirst.Admin.CreateTopicAsync(topic, new TopicSpec { Partitions = 4 });
+        await onFirst.Admin.CreateSubscriptionAsync(topic, "s", new SubscriptionSpec { Start = StartPosition.Earliest });
+        using var source = new ActivitySource("OrleansMQ.Tests.CrossSilo");
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name is OrleansMQTelemetry.Name or "OrleansMQ.Tests.CrossSilo",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        // One message per partition, so whichever silos the partitions landed on, each hop is exercised.
+        var parents = new Dictionary<string, (ActivityTraceId Trace, ActivitySpanId Span)>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var parent = source.StartActivity($"order-{i}");
+            Assert.NotNull(parent);
+            parents[$"order-{i}"] = (parent.TraceId, parent.SpanId);
+            await onFirst.PublishAsync(topic, Message.FromText($"order-{i}", key: $"k{i}"));
+        }
+
+        await using var consumer = onSecond.CreateConsumer(topic, "s");
+        await using var e = consumer.ConsumeAsync().GetAsyncEnumerator();
+        var got = await Eventually.TakeAsync(e, 8, ack: true);
+        Assert.Equal(parents.Keys.Order(), got.Select(d => d.BodyAsString()).Order());
+        foreach (var d in got)
+        {
+            var (trace, span) = parents[d.BodyAsString()];
+            Assert.NotNull(d.Activity);
+            Assert.Equal(trace, d.Activity.TraceId);
+            Assert.Equal(span, d.Activity.ParentSpanId);
+        }
     }
 }
