@@ -236,13 +236,7 @@ internal sealed partial class PartitionGrain(
         }
 
         var records = await log.ReadAsync(Math.Max(0, fromOffset), maxMessages, maxBytes);
-        var messages = new StoredMessage[records.Count];
-        for (var i = 0; i < records.Count; i++)
-        {
-            messages[i] = ToStored(records[i]);
-        }
-
-        return new ReadResult { Messages = messages, LowWatermark = log.LowWatermark, HighWatermark = log.HighWatermark };
+        return new ReadResult { Messages = ToStored(records), LowWatermark = log.LowWatermark, HighWatermark = log.HighWatermark };
     }
 
     public Task<PartitionInfo> GetInfoAsync()
@@ -425,6 +419,11 @@ internal sealed partial class PartitionGrain(
             }
         }
 
+        return ToStored(records);
+    }
+
+    private StoredMessage[] ToStored(IReadOnlyList<LogRecord> records)
+    {
         var messages = new StoredMessage[records.Count];
         for (var i = 0; i < records.Count; i++)
         {
