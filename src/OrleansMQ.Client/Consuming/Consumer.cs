@@ -125,7 +125,9 @@ internal sealed class Consumer : IConsumer
         private readonly int _credit;
         private readonly SerialBatcher<DeliveryTag, OrleansMQException?> _acks;
         private readonly SemaphoreSlim _creditFreed = new(0);
+        private readonly Lock _pollGate = new();
         private int _outstanding;
+        private bool _polling;
         private Task _loop = Task.CompletedTask;
 
         public PartitionReader(Consumer owner, int partition, int credit)
@@ -163,8 +165,27 @@ internal sealed class Consumer : IConsumer
             }
         }
 
+        /// <summary>
+        /// Leaves without waiting out a long poll: pending acks go first (so what was processed is not redelivered),
+        /// then, if a receive is parked at the broker, closing the session wakes it; once the loop has ended, closing
+        /// (again) returns this consumer's leases to the subscription at once.
+        /// Disposal never throws: a broker that cannot be reached times the session out instead.
+        /// </summary>
         public async Task StopAsync()
         {
+            await _acks.FlushAsync().ConfigureAwait(false);
+            bool polling;
+            lock (_pollGate)
+            {
+                // The stop token is already cancelled, so the loop starts no new receive after this point.
+                polling = _polling;
+            }
+
+            if (polling)
+            {
+                await CloseQuietlyAsync().ConfigureAwait(false);
+            }
+
             try
             {
                 await _loop.ConfigureAwait(false);
@@ -173,14 +194,18 @@ internal sealed class Consumer : IConsumer
             {
             }
 
-            await _acks.FlushAsync().ConfigureAwait(false);
+            await CloseQuietlyAsync().ConfigureAwait(false);
+        }
+
+        private async Task CloseQuietlyAsync()
+        {
             try
             {
                 await _grain.CloseConsumerAsync(_owner.ConsumerId).ConfigureAwait(false);
             }
-            catch (Exception ex) when (Transient.IsTransient(ex))
+            catch (Exception ex) when (ex is OrleansMQException || Transient.IsTransient(ex))
             {
-                // The broker will time the session out instead.
+                // The broker will time the session out instead (or the subscription is gone).
             }
         }
 
@@ -255,6 +280,16 @@ internal sealed class Consumer : IConsumer
                     continue;
                 }
 
+                lock (_pollGate)
+                {
+                    if (token.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    _polling = true;
+                }
+
                 ReceiveResult result;
                 try
                 {
@@ -270,6 +305,13 @@ internal sealed class Consumer : IConsumer
                 {
                     _owner.Fail(ex);
                     return;
+                }
+                finally
+                {
+                    lock (_pollGate)
+                    {
+                        _polling = false;
+                    }
                 }
 
                 if (token.IsCancellationRequested)

@@ -36,6 +36,12 @@ internal sealed partial class SubscriptionGrain(
 
     private readonly OrleansMQServerOptions _options = options.Value;
     private readonly Dictionary<string, ConsumerSession> _consumers = new(StringComparer.Ordinal);
+
+    // Consumers that closed while one of their receives may still be on its way: that receive must not open a new
+    // session and lease messages nobody will process. The next receive under the id consumes the mark (a consumer that
+    // reuses its id gets one empty answer); bounded, oldest first out.
+    private readonly HashSet<string> _closedConsumers = new(StringComparer.Ordinal);
+    private readonly Queue<string> _closedOrder = new();
     private readonly Dictionary<long, LeaseEntry> _leases = [];
     private readonly SortedDictionary<long, Redelivery> _redeliveries = [];
     private readonly List<(StoredMessage Message, int Attempt, string Reason)> _toDeadLetter = [];
@@ -102,6 +108,11 @@ internal sealed partial class SubscriptionGrain(
         }
 
         EnsureReady();
+        if (_closedConsumers.Remove(consumerId))
+        {
+            return new ReceiveResult { Messages = [], Active = false };
+        }
+
         var wait = maxWait < TimeSpan.Zero ? TimeSpan.Zero : maxWait > _options.MaxReceiveWait ? _options.MaxReceiveWait : maxWait;
         var clock = Stopwatch.StartNew();
         var now = time.GetUtcNow();
@@ -123,6 +134,15 @@ internal sealed partial class SubscriptionGrain(
                 ExpireLeases(now);
                 await FlushDeadLettersAsync();
                 var batch = await CollectAsync(consumerId, maxMessages);
+                if (batch.Count > 0 && !_consumers.ContainsKey(consumerId))
+                {
+                    // The consumer closed while this receive read from the log: nobody will process these.
+                    _closedConsumers.Remove(consumerId);
+                    ReleaseLeasesOf(consumerId, "consumer closed");
+                    Signal();
+                    return new ReceiveResult { Messages = [], Active = false };
+                }
+
                 if (batch.Count > 0)
                 {
                     return new ReceiveResult { Messages = batch };
@@ -140,6 +160,7 @@ internal sealed partial class SubscriptionGrain(
             if (!_consumers.ContainsKey(consumerId))
             {
                 // Closed (or timed out and removed) while we waited.
+                _closedConsumers.Remove(consumerId);
                 return new ReceiveResult { Messages = [], Active = false };
             }
 
@@ -219,6 +240,8 @@ internal sealed partial class SubscriptionGrain(
         {
             return;
         }
+
+        MarkClosed(consumerId);
 
         ReleaseLeasesOf(consumerId, "consumer closed");
         await FlushDeadLettersAsync();
@@ -417,6 +440,20 @@ internal sealed partial class SubscriptionGrain(
         }
 
         return active;
+    }
+
+    private void MarkClosed(string consumerId)
+    {
+        if (!_closedConsumers.Add(consumerId))
+        {
+            return;
+        }
+
+        _closedOrder.Enqueue(consumerId);
+        while (_closedOrder.Count > 1024)
+        {
+            _closedConsumers.Remove(_closedOrder.Dequeue());
+        }
     }
 
     private void ReleaseLeasesOf(string consumerId, string reason)

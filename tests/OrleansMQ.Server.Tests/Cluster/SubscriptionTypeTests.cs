@@ -206,6 +206,32 @@ public sealed class SubscriptionTypeTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Disposing_a_consumer_does_not_wait_out_its_long_poll()
+    {
+        var topic = await TopicWithMessagesAsync("dispose-poll", "s", new SubscriptionSpec { Start = StartPosition.Earliest }, 1);
+        var consumer = Broker.Client.CreateConsumer(topic, "s", new ConsumerOptions { PollWait = TimeSpan.FromSeconds(20) });
+        var e = consumer.ConsumeAsync().GetAsyncEnumerator();
+        await Eventually.TakeAsync(e, 1, ack: true);
+
+        // The reader is now parked in a 20 s receive on an empty subscription (on the cluster's fake clock it would
+        // never time out by itself): disposing must wake it rather than wait for it.
+        await e.DisposeAsync();
+        await consumer.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
+
+        // The session is gone, so a new message goes to the next consumer with its first delivery.
+        await using (var producer = Broker.Client.CreateProducer(topic))
+        {
+            await producer.PublishAsync(Message.FromText("after"));
+        }
+
+        await using var next = Broker.Client.CreateConsumer(topic, "s", new ConsumerOptions { PollWait = TimeSpan.FromMilliseconds(300) });
+        await using var ne = next.ConsumeAsync().GetAsyncEnumerator();
+        var got = (await Eventually.TakeAsync(ne, 1, ack: true))[0];
+        Assert.Equal("after", got.BodyAsString());
+        Assert.Equal(1, got.DeliveryCount);
+    }
+
+    [Fact]
     public async Task Failover_spreads_partitions_over_the_consumers()
     {
         var topic = await TopicWithMessagesAsync("failover-spread", "s", new SubscriptionSpec { Type = SubscriptionType.Failover, Start = StartPosition.Earliest }, 0, partitions: 2);
