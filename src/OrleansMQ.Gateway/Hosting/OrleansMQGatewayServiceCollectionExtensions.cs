@@ -79,6 +79,8 @@ public static class OrleansMQGatewayServiceCollectionExtensions
         {
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+            // A misspelt field ("parititons") is an error naming it, not a silently applied default.
+            json.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         });
         // Unreadable or oversized bodies reach GatewayErrorMiddleware, which answers with problem details.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -35,6 +35,8 @@ public sealed class RestBadInputTests(GatewayFixture gateway)
         ["publish an empty batch"] = new("POST", "topics/{topic}/messages/batch", "{\"messages\":[]}", HttpStatusCode.BadRequest, "InvalidArgument", "messages"),
         ["publish to a 201-char topic"] = new("POST", $"topics/{new string('t', 201)}/messages", "{\"text\":\"x\"}", HttpStatusCode.BadRequest, "InvalidName", "length 201", "1–200"),
         ["publish to an unknown exchange"] = new("POST", "exchanges/no-such-exchange/messages", "{\"text\":\"x\"}", HttpStatusCode.NotFound, "NotFound", "no-such-exchange"),
+        ["publish with a misspelt field"] = new("POST", "topics/{topic}/messages", "{\"text\":\"x\",\"header\":{\"a\":\"b\"}}", HttpStatusCode.BadRequest, "InvalidArgument", "'header'"),
+        ["create topic with a misspelt field"] = new("PUT", "topics/{topic}-typo", "{\"parititons\":3}", HttpStatusCode.BadRequest, "InvalidArgument", "'parititons'"),
         ["create topic with -1 partitions"] = new("PUT", "topics/{topic}-neg", "{\"partitions\":-1}", HttpStatusCode.BadRequest, "InvalidArgument", "partitions is -1"),
         ["create subscription with ack timeout 0"] = new("PUT", "topics/{topic}/subscriptions/zero", "{\"ackTimeoutMs\":0}", HttpStatusCode.BadRequest, "InvalidArgument", "ack timeout"),
         ["create subscription with an unknown type"] = new("PUT", "topics/{topic}/subscriptions/odd", "{\"type\":\"Sometimes\"}", HttpStatusCode.BadRequest, "InvalidArgument", "$.type"),
