@@ -11,6 +11,8 @@
 #                              changed) and export OMQ_GATEWAY_NODE_MODULES
 #   (always)                   apt-get install rabbitmq-server redis-server nats-server when missing (the peer
 #                              benchmark smoke test starts them itself on loopback; scripts/peers-install.sh)
+#   (always)                   apt-get install afl++ when missing, and the SharpFuzz tool into .tools/sharpfuzz
+#                              (scripts/fuzz.sh --install; the fuzz smoke test runs scripts/fuzz.sh --smoke)
 #   OMQ_TEST_HANG_TIMEOUT=10m  per-test-host hang timeout before blame kills it (and dumps it)
 # Extra arguments go to `dotnet test`, e.g. ./scripts/test.sh --filter "FullyQualifiedName~Partition"
 set -euo pipefail
@@ -145,6 +147,8 @@ ensure_gateway_node
 
 ensure_browser
 ensure_peers
+# afl++ (apt) and the SharpFuzz tool for the coverage-guided fuzz smoke (tests/OrleansMQ.Fuzz/AflSmokeTests.cs).
+bash "$repo_root/scripts/fuzz.sh" --install
 
 # --disable-build-servers: no MSBuild nodes or compiler server outlive the script (CI jobs stay clean).
 build_rc=0
