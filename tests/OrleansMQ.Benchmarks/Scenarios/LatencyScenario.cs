@@ -59,7 +59,7 @@ internal sealed class LatencyScenario
         await broker.Client.Admin.CreateTopicAsync(Topic, new TopicSpec { Partitions = s.Partitions }, cancellationToken);
         var type = s.Subscription == SubscriptionOption.Exclusive ? SubscriptionType.Exclusive : SubscriptionType.Shared;
         await broker.Client.Admin.CreateSubscriptionAsync(Topic, SubscriptionName, new SubscriptionSpec { Type = type, Start = StartPosition.Latest }, cancellationToken);
-        await using var producer = broker.Client.CreateProducer(Topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages });
+        await using var producer = broker.Client.CreateProducer(Topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages, MaxInFlightBatches = s.MaxInFlightBatches });
         var consumer = broker.Client.CreateConsumer(Topic, SubscriptionName, new ConsumerOptions { Prefetch = s.Prefetch });
 
         using var counters = new WindowCounters(broker);

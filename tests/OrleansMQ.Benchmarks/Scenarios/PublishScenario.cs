@@ -46,7 +46,7 @@ internal sealed class PublishScenario
         const string topic = "bench-publish";
         await broker.Client.Admin.CreateTopicAsync(topic, new TopicSpec { Partitions = s.Partitions }, cancellationToken);
         var producers = Enumerable.Range(0, s.Producers)
-            .Select(_ => broker.Client.CreateProducer(topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages }))
+            .Select(_ => broker.Client.CreateProducer(topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages, MaxInFlightBatches = s.MaxInFlightBatches }))
             .ToArray();
 
         using var counters = new WindowCounters(broker);
