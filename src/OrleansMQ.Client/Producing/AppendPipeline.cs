@@ -26,6 +26,9 @@ internal sealed class AppendPipeline
     private readonly int _maxInFlight;
     private readonly Lock _lock = new();
     private readonly List<Batch> _inFlight = [];
+    private readonly Lock _startLock = new();
+    private readonly List<Batch> _toStart = [];
+    private bool _starting;
     private List<Pending> _queue = [];
     private int _epoch;
     private long _nextSequence;
@@ -55,7 +58,7 @@ internal sealed class AppendPipeline
     public Task<PublishReceipt> AddAsync(Message message)
     {
         var pending = new Pending(message, new TaskCompletionSource<PublishReceipt>(TaskCreationOptions.RunContinuationsAsynchronously));
-        List<Batch>? start;
+        bool start;
         lock (_lock)
         {
             if (_options.Linger > TimeSpan.Zero && _queue.Count == 0 && _inFlight.Count == 0 && !_lingering)
@@ -91,7 +94,7 @@ internal sealed class AppendPipeline
     private async Task EndLingerAsync()
     {
         await Task.Delay(_options.Linger).ConfigureAwait(false);
-        List<Batch>? start;
+        bool start;
         lock (_lock)
         {
             _lingering = false;
@@ -101,38 +104,72 @@ internal sealed class AppendPipeline
         Start(start);
     }
 
-    // Under the lock: the batches that may go out now, with their sequences assigned in send order.
-    private List<Batch>? TakeSendable()
+    // Under the lock: queues the batches that may go out now, with their sequences assigned in send order (the start
+    // queue is filled under the same lock, so it is in sequence order too). True when the caller must call Start.
+    private bool TakeSendable()
     {
-        List<Batch>? start = null;
+        var any = false;
         while (!_stalled && _inFlight.Count < _maxInFlight && _queue.Count > 0 && (!_lingering || _queue.Count >= _options.MaxBatchMessages))
         {
             var batch = new Batch(Take(), _epoch, _nextSequence, DateTime.UtcNow + _options.DeliveryTimeout);
             _nextSequence += batch.Items.Count;
             _inFlight.Add(batch);
-            (start ??= []).Add(batch);
+            lock (_startLock)
+            {
+                _toStart.Add(batch);
+            }
+
+            any = true;
         }
 
-        return start;
+        return any;
     }
 
-    private void Start(List<Batch>? batches)
+    // Batches must leave in sequence order, or the partition refuses the overtaking ones: whoever finds the starter
+    // idle starts every queued batch, in order, while other threads only queue theirs.
+    private void Start(bool any)
     {
-        if (batches is null)
+        if (!any)
         {
             return;
         }
 
-        foreach (var batch in batches)
+        lock (_startLock)
         {
-            _ = SendFirstAsync(batch);
+            if (_starting)
+            {
+                return;
+            }
+
+            _starting = true;
+        }
+
+        while (true)
+        {
+            Batch[] next;
+            lock (_startLock)
+            {
+                if (_toStart.Count == 0)
+                {
+                    _starting = false;
+                    return;
+                }
+
+                next = [.. _toStart];
+                _toStart.Clear();
+            }
+
+            foreach (var batch in next)
+            {
+                _ = SendFirstAsync(batch);
+            }
         }
     }
 
     private async Task SendFirstAsync(Batch batch)
     {
         var (receipts, error) = await TrySendAsync(batch).ConfigureAwait(false);
-        List<Batch>? start = null;
+        var start = false;
         List<Batch>? recover = null;
         lock (_lock)
         {
@@ -247,6 +284,8 @@ internal sealed class AppendPipeline
                 }
 
                 attempt++;
+                OrleansMQTelemetry.ProducerResends.Add(1, new KeyValuePair<string, object?>("reason",
+                    error is OrleansMQException { Code: ErrorCode.OutOfOrderSequence } ? "out_of_order" : "transient"));
                 PublishReceipt[]? receipts;
                 (receipts, error) = await TrySendAsync(batch).ConfigureAwait(false);
                 if (error is null)
@@ -267,7 +306,7 @@ internal sealed class AppendPipeline
             }
         }
 
-        List<Batch>? start;
+        bool start;
         lock (_lock)
         {
             if (renumber)
