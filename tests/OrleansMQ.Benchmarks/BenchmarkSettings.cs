@@ -72,7 +72,7 @@ internal sealed record BenchmarkSettings
     public int MaxBatchMessages { get; init; } = 1000;
 
     /// <summary>Producer: most append batches in flight per partition (<see cref="OrleansMQ.Client.ProducerOptions.MaxInFlightBatches"/>).</summary>
-    public int MaxInFlightBatches { get; init; } = 5;
+    public int MaxInFlightBatches { get; init; } = 1;
 
     /// <summary>Latency run: consumer credit (unacknowledged deliveries it may hold, split across partitions).</summary>
     public int Prefetch { get; init; } = 1000;
