@@ -50,11 +50,6 @@ internal sealed class AppendPipeline
         _maxInFlight = options.Idempotent ? options.MaxInFlightBatches : 1;
     }
 
-    /// <summary>Batches sent so far, first attempts and retries (for tests).</summary>
-    internal int Sends => Volatile.Read(ref _sends);
-
-    private int _sends;
-
     public Task<PublishReceipt> AddAsync(Message message)
     {
         var pending = new Pending(message, new TaskCompletionSource<PublishReceipt>(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -374,7 +369,6 @@ internal sealed class AppendPipeline
 
     private async Task<(PublishReceipt[]? Receipts, Exception? Error)> TrySendAsync(Batch batch)
     {
-        Interlocked.Increment(ref _sends);
         var request = new AppendRequest
         {
             Messages = batch.Messages,
