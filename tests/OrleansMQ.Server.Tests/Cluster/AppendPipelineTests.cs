@@ -202,6 +202,54 @@ public sealed class AppendPipelineTests(SharedClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_producer_that_is_not_idempotent_keeps_one_batch_in_flight_whatever_the_limit()
+    {
+        var (_, grain) = await NewPartitionAsync("pipe-plain");
+        var calls = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sizes = new List<int>();
+        var pipeline = new AppendPipeline(async request =>
+        {
+            Assert.Null(request.ProducerId);
+            lock (sizes)
+            {
+                sizes.Add(request.Messages.Count);
+            }
+
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                await release.Task;
+            }
+
+            return await grain.AppendAsync(request);
+        }, () => { }, new ProducerOptions { MaxInFlightBatches = 5, Idempotent = false }, TestNames.Unique("producer"));
+
+        var publishes = Enumerable.Range(0, 3).Select(i => pipeline.AddAsync(Message.FromText($"m{i}"))).ToList();
+        // Sends start synchronously in AddAsync, so a second batch would already have been sent here.
+        Assert.Equal(1, Volatile.Read(ref calls));
+        release.SetResult();
+        var receipts = await Task.WhenAll(publishes).WaitAsync(Deadline);
+
+        Assert.Equal([0L, 1L, 2L], receipts.Select(r => r.Offset));
+        lock (sizes)
+        {
+            Assert.Equal([1, 2], sizes);
+        }
+
+        Assert.Equal(["m0", "m1", "m2"], await ReadAllAsync(grain, 10));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(101)]
+    public void MaxInFlightBatches_outside_1_to_100_is_refused_with_its_value(int value)
+    {
+        var ex = Assert.Throws<OrleansMQException>(() => Broker.Client.CreateProducer(TestNames.Unique("pipe-bad"), new ProducerOptions { MaxInFlightBatches = value }));
+        Assert.Equal(ErrorCode.InvalidArgument, ex.Code);
+        Assert.Contains(value.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Message);
+    }
+
     private async Task<(string Topic, IPartitionGrain Grain)> NewPartitionAsync(string prefix)
     {
         var topic = TestNames.Unique(prefix);
