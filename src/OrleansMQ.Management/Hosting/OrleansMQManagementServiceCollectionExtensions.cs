@@ -35,6 +35,7 @@ public static class OrleansMQManagementServiceCollectionExtensions
         services.AddOrleansMQClient();
         services.AddSingleton<RateSampler>();
         services.AddHostedService(sp => sp.GetRequiredService<RateSampler>());
+        services.AddSingleton<ClusterRates>();
         services.AddSingleton<ManagementQueries>();
         services.AddSingleton<ManagementActions>();
         services.AddRazorPages().AddApplicationPart(typeof(OrleansMQManagementOptions).Assembly);
