@@ -138,13 +138,7 @@ internal sealed class Consumer : IConsumer
             _acks = new SerialBatcher<DeliveryTag, OrleansMQException?>(SendAcksAsync, 1000, int.MaxValue, TimeSpan.Zero);
         }
 
-        // The loop outlives whatever opened the consumer (often an HTTP request of the gateway): it must not run under
-        // that caller's activity, or every delivery span would be its child (and dropped when that activity is not sampled).
-        public void Start() => _loop = Task.Run(() =>
-        {
-            System.Diagnostics.Activity.Current = null;
-            return PollLoopAsync();
-        });
+        public void Start() => _loop = Task.Run(PollLoopAsync);
 
         public async Task AckAsync(DeliveryTag tag)
         {
