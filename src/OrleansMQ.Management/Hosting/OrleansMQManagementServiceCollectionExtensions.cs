@@ -38,6 +38,7 @@ public static class OrleansMQManagementServiceCollectionExtensions
         services.AddSingleton<ClusterRates>();
         services.AddSingleton<ManagementQueries>();
         services.AddSingleton<ManagementActions>();
+        OrleansMQ.Management.Login.ManagementLogin.AddCookie(services);
         services.AddRazorPages().AddApplicationPart(typeof(OrleansMQManagementOptions).Assembly);
         return services;
     }
