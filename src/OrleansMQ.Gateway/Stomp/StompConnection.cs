@@ -62,6 +62,7 @@ internal sealed partial class StompConnection
         new BoundedChannelOptions(MaxPendingReceipts) { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _stopReceipts = new();
     private Task _receiptWriter = Task.CompletedTask;
+    private Task _tokenWatch = Task.CompletedTask;
     private string? _failedReceiptId;
     private readonly List<Task> _closingSubscriptions = [];
     private int _nextSubscriptionIndex;
@@ -129,6 +130,7 @@ internal sealed partial class StompConnection
         await _closing.CancelAsync();
         await watch;
         await frames;
+        await _tokenWatch;
         // Close first so the client is not kept waiting for the broker-side clean-up.
         await _transport.CloseAsync();
         await CleanUpAsync();
@@ -294,6 +296,10 @@ internal sealed partial class StompConnection
         ]), token);
         _connected.TrySetResult();
         LogConnected(_logger, SessionId, serverSends, serverExpects);
+        if (TokenExpiry.Of(_principal, _security.TokenClockSkew) is { } expiresAt)
+        {
+            _tokenWatch = WatchTokenAsync(expiresAt, token);
+        }
     }
 
     /// <summary>
@@ -1006,6 +1012,22 @@ internal sealed partial class StompConnection
         {
             Fail(ex);
         }
+    }
+
+    /// <summary>Ends a session authenticated by a bearer token when the token expires: ERROR "token expired", no more MESSAGE frames.</summary>
+    private async Task WatchTokenAsync(DateTimeOffset expiresAt, CancellationToken token)
+    {
+        try
+        {
+            await TokenExpiry.WaitAsync(expiresAt, _time, token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        var expired = TokenExpiry.Expired(expiresAt);
+        Fail(new StompProtocolException(TokenExpiry.Message, expired.Message, expired));
     }
 
     /// <summary>Closes a connection whose current frame is not complete within <see cref="StompOptions.FrameTimeout"/> of its first byte.</summary>

@@ -61,7 +61,7 @@ internal static class StreamEndpoints
         StreamSession session;
         try
         {
-            session = await sessions.OpenAsync(socket, topic, subscription, consumerId, forceBase64, context.RequestAborted);
+            session = await sessions.OpenAsync(socket, topic, subscription, consumerId, forceBase64, context.User, context.RequestAborted);
         }
         catch (OrleansMQException ex)
         {

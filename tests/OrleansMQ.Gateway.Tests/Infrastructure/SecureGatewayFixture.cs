@@ -29,6 +29,9 @@ public sealed class SecureGatewayFixture : GatewayFixture
     public const int MaxSubscriptionsPerPrincipal = 2;
     public static readonly TimeSpan SlowClientTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>Tolerated token clock skew: short, so sessions with short-lived tokens end soon after <c>exp</c>.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(1);
+
     /// <summary>The HMAC key tokens are signed with (made for this run).</summary>
     public string SigningKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
 
@@ -52,6 +55,7 @@ public sealed class SecureGatewayFixture : GatewayFixture
         $"--Gateway:Security:Jwt:Issuer={Issuer}",
         $"--Gateway:Security:Jwt:Audience={Audience}",
         $"--Gateway:Security:Jwt:SigningKey={SigningKey}",
+        $"--Gateway:Security:Jwt:ClockSkew={ClockSkew}",
         "--Gateway:Security:Roles:publisher:0=produce:topic:orders.*",
         $"--Gateway:Limits:MaxConnectionsPerPrincipal={MaxConnectionsPerPrincipal}",
         $"--Gateway:Limits:MaxSubscriptionsPerPrincipal={MaxSubscriptionsPerPrincipal}",
