@@ -32,6 +32,9 @@ public sealed class SecureGatewayFixture : GatewayFixture
     /// <summary>Tolerated token clock skew: short, so sessions with short-lived tokens end soon after <c>exp</c>.</summary>
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(1);
 
+    /// <summary>An HTTP pull session unused for this long closes (and frees its principal's slots).</summary>
+    public static readonly TimeSpan PullSessionIdleTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>The HMAC key tokens are signed with (made for this run).</summary>
     public string SigningKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
 
@@ -62,6 +65,7 @@ public sealed class SecureGatewayFixture : GatewayFixture
         $"--Gateway:Limits:RequestHeadersTimeout={SlowClientTimeout}",
         $"--Gateway:Stomp:ConnectTimeout={SlowClientTimeout}",
         $"--Gateway:Stomp:FrameTimeout={SlowClientTimeout}",
+        $"--Gateway:PullSessionIdleTimeout={PullSessionIdleTimeout}",
     ];
 
     protected override HttpMessageHandler CreateHandler() => new ApiKeyHandler(AdminKey);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using OrleansMQ.Gateway.Tests.Infrastructure;
@@ -145,5 +146,54 @@ public sealed class LimitTests(SecureGatewayFixture gateway)
 
         Assert.False(timeout.IsCancellationRequested, "the server kept the slow request open");
         Assert.DoesNotContain("200 OK", received.ToString());
+    }
+
+    [Fact]
+    public async Task Http_pull_sessions_count_toward_the_principal_limits_and_an_expired_one_frees_its_slot()
+    {
+        var token = gateway.Token("pull-" + Guid.NewGuid().ToString("N")[..8], access: ["consume:topic:limits.*"]);
+        var topic = await gateway.CreateTopicAsync(Unique.Dotted("limits"), new { partitions = 1 });
+        (await gateway.Http.PutAsJsonAsync($"topics/{topic}/subscriptions/s", new { type = "Shared" })).EnsureSuccessStatusCode();
+        Task<HttpResponseMessage> ReceiveAs(string consumer) =>
+            gateway.SendAsAsync(HttpMethod.Post, $"topics/{topic}/subscriptions/s/receive?consumer={consumer}", Credential.Bearer(token));
+
+        // Each named consumer is a pull session: one session and one subscription slot until it closes.
+        for (var i = 0; i < SecureGatewayFixture.MaxSubscriptionsPerPrincipal; i++)
+        {
+            using var opened = await ReceiveAs($"c{i}");
+            Assert.True(opened.IsSuccessStatusCode, $"c{i}: {(int)opened.StatusCode} {await opened.Content.ReadAsStringAsync()}");
+        }
+
+        using (var refused = await ReceiveAs("one-too-many"))
+        {
+            var detail = await SecureGatewayExtensions.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "LimitExceeded");
+            Assert.Contains($"the limit is Gateway:Limits:MaxSubscriptionsPerPrincipal={SecureGatewayFixture.MaxSubscriptionsPerPrincipal}", detail);
+        }
+
+        // An open session is reused, not counted again; another principal is not affected.
+        using (var again = await ReceiveAs("c0"))
+        {
+            Assert.True(again.IsSuccessStatusCode, await again.Content.ReadAsStringAsync());
+        }
+
+        using (var other = await gateway.SendAsAsync(HttpMethod.Post, $"topics/{topic}/subscriptions/s/receive?consumer=other", Credential.Key(SecureGatewayFixture.AdminKey)))
+        {
+            Assert.True(other.IsSuccessStatusCode, await other.Content.ReadAsStringAsync());
+        }
+
+        // Unused sessions close after Gateway:PullSessionIdleTimeout and give their slots back: poll with a deadline.
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var retry = await ReceiveAs("one-too-many");
+            if (retry.IsSuccessStatusCode)
+            {
+                break;
+            }
+
+            Assert.Equal(HttpStatusCode.TooManyRequests, retry.StatusCode);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"no pull session slot freed within 60 s (idle timeout {SecureGatewayFixture.PullSessionIdleTimeout})");
+            await Task.Delay(250);
+        }
     }
 }
