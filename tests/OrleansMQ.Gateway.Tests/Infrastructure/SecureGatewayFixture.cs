@@ -23,6 +23,9 @@ public sealed class SecureGatewayFixture : GatewayFixture
     /// <summary>limited: consume topics <c>limits.*</c>; its sessions and subscriptions hit the small limits.</summary>
     public const string LimitedKey = "limited-key-0b6e3f9a8c2d4175";
 
+    /// <summary>chatter: produce and consume topics <c>chat.*</c> (the browser chat's rooms), nothing else.</summary>
+    public const string ChatKey = "chat-key-3e81d0a5f7c24b96";
+
     public const string Issuer = "https://issuer.omq.test";
     public const string Audience = "omq-gateway";
     public const int MaxConnectionsPerPrincipal = 3;
@@ -55,6 +58,9 @@ public sealed class SecureGatewayFixture : GatewayFixture
         $"--Gateway:Security:ApiKeys:3:Key={LimitedKey}",
         "--Gateway:Security:ApiKeys:3:Principal=limited",
         "--Gateway:Security:ApiKeys:3:Access:0=consume:topic:limits.*",
+        $"--Gateway:Security:ApiKeys:4:Key={ChatKey}",
+        "--Gateway:Security:ApiKeys:4:Principal=chatter",
+        "--Gateway:Security:ApiKeys:4:Access:0=produce,consume:topic:chat.*",
         $"--Gateway:Security:Jwt:Issuer={Issuer}",
         $"--Gateway:Security:Jwt:Audience={Audience}",
         $"--Gateway:Security:Jwt:SigningKey={SigningKey}",
