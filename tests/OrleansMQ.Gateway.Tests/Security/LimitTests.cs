@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using System.Text;
 using OrleansMQ.Gateway.Tests.Infrastructure;
 
@@ -194,6 +195,67 @@ public sealed class LimitTests(SecureGatewayFixture gateway)
             Assert.Equal(HttpStatusCode.TooManyRequests, retry.StatusCode);
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"no pull session slot freed within 60 s (idle timeout {SecureGatewayFixture.PullSessionIdleTimeout})");
             await Task.Delay(250);
+        }
+    }
+
+    [Fact]
+    public async Task Websocket_stream_sessions_count_toward_the_principal_limits_and_a_closed_one_frees_its_slot()
+    {
+        var token = gateway.Token("ws-" + Guid.NewGuid().ToString("N")[..8], access: ["consume:topic:limits.*"]);
+        var topic = await gateway.CreateTopicAsync(Unique.Dotted("limits"), new { partitions = 1 });
+        (await gateway.Http.PutAsJsonAsync($"topics/{topic}/subscriptions/s", new { type = "Shared" })).EnsureSuccessStatusCode();
+        var uri = new Uri($"ws://127.0.0.1:{gateway.HttpPort}/topics/{topic}/subscriptions/s/stream");
+        ClientWebSocket NewSocket()
+        {
+            var socket = new ClientWebSocket();
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+            socket.Options.CollectHttpResponseDetails = true;
+            return socket;
+        }
+
+        var open = new List<ClientWebSocket>();
+        try
+        {
+            for (var i = 0; i < SecureGatewayFixture.MaxSubscriptionsPerPrincipal; i++)
+            {
+                var socket = NewSocket();
+                open.Add(socket);
+                await socket.ConnectAsync(uri, CancellationToken.None);
+            }
+
+            using (var refused = NewSocket())
+            {
+                await Assert.ThrowsAsync<WebSocketException>(() => refused.ConnectAsync(uri, CancellationToken.None));
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.HttpStatusCode);
+            }
+
+            await open[0].CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+            // The slot is released once the server finished the session: poll with a deadline.
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                using var again = NewSocket();
+                try
+                {
+                    await again.ConnectAsync(uri, CancellationToken.None);
+                    await again.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    break;
+                }
+                catch (WebSocketException)
+                {
+                    Assert.Equal(HttpStatusCode.TooManyRequests, again.HttpStatusCode);
+                    Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "no WebSocket stream slot freed within 60 s");
+                    await Task.Delay(250);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var socket in open)
+            {
+                socket.Abort();
+                socket.Dispose();
+            }
         }
     }
 }
