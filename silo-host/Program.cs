@@ -27,6 +27,11 @@ var cluster = builder.Configuration.GetSection("Cluster");
 var clustering = cluster.GetValue("Mode", "Localhost")!;
 var dashboard = builder.Configuration.GetValue("Dashboard:Enabled", true);
 var management = builder.Configuration.GetValue("Management:Enabled", true);
+// The Orleans Streams provider backed by an OrleansMQ topic (orleans.streams.{Streams:Provider} unless Streams:Topic is
+// set); off by default. Clients use AddOrleansMQStreams with the same provider name and partitions.
+var streams = builder.Configuration.GetSection("Streams");
+var streamsEnabled = streams.GetValue("Enabled", false);
+var streamProvider = streams.GetValue("Provider", "omq")!;
 
 builder.UseOrleans(silo =>
 {
@@ -63,6 +68,15 @@ builder.UseOrleans(silo =>
     silo.AddOrleansMQ();
     silo.Services.AddOptions<OrleansMQServerOptions>().Bind(builder.Configuration.GetSection("OrleansMQ"));
     silo.Services.AddOrleansMQClient();
+    if (streamsEnabled)
+    {
+        silo.AddOrleansMQStreams(streamProvider);
+        silo.Services.AddOptions<OrleansMQ.Streaming.OrleansMQStreamOptions>(streamProvider).Bind(streams);
+        // Explicit stream subscriptions live in the broker's own grain storage (file or Azure, as configured).
+        silo.Services.AddKeyedSingleton<Orleans.Storage.IGrainStorage>("PubSubStore",
+            (sp, _) => sp.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(OrleansMQServerOptions.GrainStorageName));
+    }
+
     if (dashboard)
     {
         silo.AddDashboard();
@@ -124,6 +138,13 @@ logger.LogInformation("OrleansMQ silo: data in {DataDirectory} ({Log} log, {Stat
 logger.LogInformation("OrleansMQ gateway: HTTP on {Scheme}://{Address}:{HttpPort} (OpenAPI /openapi/v1.json, STOMP over WebSocket /stomp, chat /chat/), STOMP over {Stomp} on {Address}:{StompPort}",
     gateway.Tls.CertificatePath is { Length: > 0 } ? "https" : "http", gateway.BindAddress, gateway.HttpPort,
     gateway.Tls.CertificatePath is { Length: > 0 } ? "TLS" : "TCP", gateway.BindAddress, gateway.StompPort);
+if (streamsEnabled)
+{
+    var streamOptions = app.Services.GetRequiredService<IOptionsMonitor<OrleansMQ.Streaming.OrleansMQStreamOptions>>().Get(streamProvider);
+    logger.LogInformation("OrleansMQ streams: Orleans stream provider '{Provider}' on topic {Topic} ({Partitions} partitions = queues)",
+        streamProvider, streamOptions.TopicFor(streamProvider), streamOptions.Partitions);
+}
+
 logger.LogInformation("OrleansMQ security: {ApiKeys} API key(s), JWT bearer tokens {Jwt}, Orleans TLS {OrleansTls}",
     gateway.Security.ApiKeys.Count,
     gateway.Security.Jwt.SigningKey is { Length: > 0 } || gateway.Security.Jwt.Authority is { Length: > 0 } ? "on" : "off",

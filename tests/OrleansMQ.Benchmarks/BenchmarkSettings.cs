@@ -71,6 +71,9 @@ internal sealed record BenchmarkSettings
 
     public int MaxBatchMessages { get; init; } = 1000;
 
+    /// <summary>Producer: most append batches in flight per partition (<see cref="OrleansMQ.Client.ProducerOptions.MaxInFlightBatches"/>).</summary>
+    public int MaxInFlightBatches { get; init; } = 1;
+
     /// <summary>Latency run: consumer credit (unacknowledged deliveries it may hold, split across partitions).</summary>
     public int Prefetch { get; init; } = 1000;
 
@@ -107,6 +110,7 @@ internal sealed record BenchmarkSettings
         Check(Rate is >= 1 and <= 1_000_000, $"--rate {Rate} must be 1–1000000 msg/s.");
         Check(MessageSize is >= 16 and <= 1024 * 1024, $"--message-size {MessageSize} must be 16 B – 1 MiB (the first 16 bytes carry a time stamp and a sequence number).");
         Check(Window is >= 1 and <= 100_000, $"--window {Window} must be 1–100000.");
+        Check(MaxInFlightBatches is >= 1 and <= 100, $"--max-in-flight {MaxInFlightBatches} must be 1–100.");
         Check(MaxBatchMessages is >= 1 and <= 100_000, $"--max-batch {MaxBatchMessages} must be 1–100000.");
         Check(Rate * (Warmup + Duration).TotalSeconds <= 50_000_000, $"--rate {Rate} over {(Warmup + Duration).TotalSeconds} s would be more than 50 million messages; shorten the run.");
         Check(Prefetch is >= 1 and <= 10_000, $"--prefetch {Prefetch} must be 1–10000.");

@@ -25,6 +25,7 @@ var storage = new Option<StorageOption>("--storage") { Description = "Log + stat
 var fsync = new Option<FsyncOption>("--fsync") { Description = "File log fsync policy: always (default) or never.", DefaultValueFactory = _ => defaults.Fsync };
 var linger = new Option<double>("--linger-ms") { Description = "Producer linger in milliseconds (0: send at once, batch while a send is in flight).", DefaultValueFactory = _ => defaults.Linger.TotalMilliseconds };
 var maxBatch = new Option<int>("--max-batch") { Description = "Producer: most messages per partition batch.", DefaultValueFactory = _ => defaults.MaxBatchMessages };
+var maxInFlight = new Option<int>("--max-in-flight") { Description = "Producer: most append batches in flight per partition (1: the pre-pipelining producer).", DefaultValueFactory = _ => defaults.MaxInFlightBatches };
 var prefetch = new Option<int>("--prefetch") { Description = "latency: consumer credit (unacked deliveries held, split across partitions).", DefaultValueFactory = _ => defaults.Prefetch };
 var subscription = new Option<SubscriptionOption>("--subscription") { Description = "latency: subscription type, shared or exclusive.", DefaultValueFactory = _ => defaults.Subscription };
 var silos = new Option<int>("--silos") { Description = "Silos in the cluster under test (one process, loopback; the client connects to every gateway).", DefaultValueFactory = _ => defaults.Silos };
@@ -56,6 +57,7 @@ BenchmarkSettings Settings(ParseResult r) => new()
     Fsync = Get(r, fsync, defaults.Fsync),
     Linger = TimeSpan.FromMilliseconds(Get(r, linger, defaults.Linger.TotalMilliseconds)),
     MaxBatchMessages = Get(r, maxBatch, defaults.MaxBatchMessages),
+    MaxInFlightBatches = Get(r, maxInFlight, defaults.MaxInFlightBatches),
     Prefetch = Get(r, prefetch, defaults.Prefetch),
     Subscription = Get(r, subscription, defaults.Subscription),
     SiloStats = Get(r, siloStats, defaults.SiloStats),
@@ -97,13 +99,13 @@ async Task<int> RunAsync(ParseResult r, Func<BenchmarkSettings, CancellationToke
 
 var publish = new Command("publish", "Durable publish throughput: N producers, a bounded window each, as fast as acks come back.")
 {
-    partitions, producers, duration, warmup, messageSize, window, storage, fsync, linger, maxBatch, siloStats, silos, placement, azureConnectionString,
+    partitions, producers, duration, warmup, messageSize, window, storage, fsync, linger, maxBatch, maxInFlight, siloStats, silos, placement, azureConnectionString,
 };
 publish.SetAction((r, ct) => RunAsync(r, PublishScenario.RunAsync, ct));
 
 var latency = new Command("latency", "End-to-end latency at a fixed publish rate, measured from each message's scheduled send time.")
 {
-    partitions, duration, warmup, rate, messageSize, storage, fsync, linger, maxBatch, prefetch, subscription, siloStats, silos, placement, azureConnectionString,
+    partitions, duration, warmup, rate, messageSize, storage, fsync, linger, maxBatch, maxInFlight, prefetch, subscription, siloStats, silos, placement, azureConnectionString,
 };
 latency.SetAction((r, ct) => RunAsync(r, LatencyScenario.RunAsync, ct));
 

@@ -41,4 +41,9 @@ public enum ErrorCode
     LimitExceeded = 17,
     /// <summary>The broker's storage is out of space: the publish was not acknowledged. Retry once space is freed.</summary>
     StorageFull = 18,
+    /// <summary>
+    /// The consumer was fenced off an Exclusive subscription: a newer consumer claimed it, so this one may no longer
+    /// receive, acknowledge or move the cursor (an Orleans Streams pulling agent whose queue moved to another silo).
+    /// </summary>
+    ConsumerFenced = 40,
 }

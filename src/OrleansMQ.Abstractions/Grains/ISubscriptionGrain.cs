@@ -28,6 +28,22 @@ public interface ISubscriptionGrain : IGrainWithStringKey
     [Alias("Seek")]
     Task SeekAsync(StartPosition position);
 
+    /// <summary>
+    /// Exclusive only: makes <paramref name="consumerId"/> the subscription's owner on this partition and fences every
+    /// other consumer. The owner and a fencing epoch (incremented by every claim) are persisted with the cursor; from
+    /// then on a receive, ack or nack by any other consumer id fails with <see cref="ErrorCode.ConsumerFenced"/> and
+    /// changes nothing, until that consumer claims again. Leases of the fenced consumers are released.
+    /// </summary>
+    /// <param name="consumerId">The new owner: a unique id per consumer instance.</param>
+    /// <param name="takeOver">
+    /// True: take the subscription over from a live owner (a newer consumer). False: claim only when there is no live
+    /// owner (none, closed, or timed out) — how a fenced consumer rejoins once the newer one is gone.
+    /// </param>
+    /// <returns>The new epoch; 0 when <paramref name="takeOver"/> is false and another consumer still owns it.</returns>
+    /// <exception cref="OrleansMQException"><see cref="ErrorCode.InvalidOperation"/> when the subscription is not Exclusive.</exception>
+    [Alias("ClaimExclusive")]
+    Task<long> ClaimExclusiveAsync(string consumerId, bool takeOver = true);
+
     /// <summary>The consumer is leaving: its leases are released for others at once.</summary>
     [Alias("CloseConsumer")]
     Task CloseConsumerAsync(string consumerId);

@@ -56,6 +56,9 @@ public static class OrleansMQTelemetry
     /// <summary>Client side: time from a producer's publish call to its durable receipt, by topic.</summary>
     public static readonly Histogram<double> PublishDuration = Meter.CreateHistogram<double>("omq.publish.duration", "ms", "Publish call until durable receipt (client)");
 
+    /// <summary>Client side: append batches a producer sent again (tag reason: out_of_order, transient), by topic-less producer.</summary>
+    public static readonly Counter<long> ProducerResends = Meter.CreateCounter<long>("omq.producer.resends", "{batch}", "Append batches a producer sent again");
+
     /// <summary>Storage: time of one storage write round (write + fsync, or one remote append), by backend.</summary>
     public static readonly Histogram<double> StorageWriteDuration = Meter.CreateHistogram<double>("omq.storage.write.duration", "ms", "One storage write (write + fsync, or remote append)");
 

@@ -17,7 +17,7 @@ internal sealed class ExchangeProducer : IExchangeProducer
         Exchange = exchange;
         _router = grains.GetGrain<IRouterGrain>(exchange);
         _batcher = new SerialBatcher<RoutedMessage, RoutedReceipt>(
-            async (batch, _) => await _router.RouteAsync(batch).ConfigureAwait(false),
+            async (batch, _) => (await _router.RouteBatchAsync(batch).ConfigureAwait(false)).Unpack(),
             options.MaxBatchMessages, options.MaxBatchBytes, options.Linger, m => MessageLimits.SizeOf(m.Message));
     }
 

@@ -4,7 +4,8 @@ using OrleansMQ.Grains;
 namespace OrleansMQ.Client;
 
 /// <summary>
-/// Batches per partition (one batch in flight per partition, so order per partition is the publish order), retries
+/// Batches per partition (up to <see cref="ProducerOptions.MaxInFlightBatches"/> batches in flight per partition, kept in
+/// publish order by the partition's sequence check; see <see cref="AppendPipeline"/>), retries
 /// transient failures with the same sequence numbers, and starts a new producer epoch after an ambiguous failure so a
 /// sequence can never be reused for a different message.
 /// </summary>
@@ -190,69 +191,16 @@ internal sealed class Producer : IProducer
 
     private sealed class PartitionWriter
     {
-        private readonly Producer _owner;
-        private readonly IPartitionGrain _grain;
-        private readonly SerialBatcher<Message, PublishReceipt> _batcher;
-        private int _epoch;
-        private long _nextSequence;
+        private readonly AppendPipeline _pipeline;
 
         public PartitionWriter(Producer owner, int partition)
         {
-            _owner = owner;
-            _grain = owner._grains.GetGrain<IPartitionGrain>(GrainKeys.Partition(owner.Topic, partition));
-            _batcher = new SerialBatcher<Message, PublishReceipt>(SendAsync, owner._options.MaxBatchMessages, owner._options.MaxBatchBytes,
-                owner._options.Linger, MessageLimits.SizeOf);
+            var grain = owner._grains.GetGrain<IPartitionGrain>(GrainKeys.Partition(owner.Topic, partition));
+            _pipeline = new AppendPipeline(grain.AppendAsync, () => owner._topics.Invalidate(owner.Topic), owner._options, owner._baseId);
         }
 
-        public Task<PublishReceipt> AddAsync(Message message) => _batcher.AddAsync(message);
+        public Task<PublishReceipt> AddAsync(Message message) => _pipeline.AddAsync(message);
 
-        public Task FlushAsync() => _batcher.FlushAsync();
-
-        private async Task<IReadOnlyList<PublishReceipt>> SendAsync(IReadOnlyList<Message> batch, CancellationToken cancellationToken)
-        {
-            var options = _owner._options;
-            var request = new AppendRequest
-            {
-                Messages = batch,
-                ProducerId = options.Idempotent ? $"{_owner._baseId}.{_epoch}" : null,
-                FirstSequence = _nextSequence,
-            };
-            var deadline = DateTime.UtcNow + options.DeliveryTimeout;
-            for (var attempt = 0; ; attempt++)
-            {
-                try
-                {
-                    var receipts = await _grain.AppendAsync(request).ConfigureAwait(false);
-                    _nextSequence += batch.Count;
-                    return receipts;
-                }
-                catch (OrleansMQException ex) when (ex.Code == ErrorCode.NotFound)
-                {
-                    _owner._topics.Invalidate(_owner.Topic);
-                    throw;
-                }
-                catch (OrleansMQException ex) when (ex.Code == ErrorCode.StorageFull)
-                {
-                    // Not retried (the caller decides when space is back), and the outcome is unknown: a failed group
-                    // write can leave whole records on disk. Never reuse these sequence numbers for other messages, or
-                    // the broker would drop those as duplicates of records it may have kept.
-                    _epoch++;
-                    _nextSequence = 0;
-                    throw;
-                }
-                catch (Exception ex) when (Transient.IsTransient(ex) && DateTime.UtcNow < deadline && options.Idempotent)
-                {
-                    // Same producer id and sequences: if the first try was written, the retry is acknowledged as a duplicate.
-                    await Task.Delay(Transient.Backoff(attempt), cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (Transient.IsTransient(ex) || ex is OperationCanceledException)
-                {
-                    // Unknown outcome: never reuse these sequence numbers for other messages.
-                    _epoch++;
-                    _nextSequence = 0;
-                    throw;
-                }
-            }
-        }
+        public Task FlushAsync() => _pipeline.FlushAsync();
     }
 }

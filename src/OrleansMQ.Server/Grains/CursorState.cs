@@ -21,4 +21,10 @@ internal sealed class CursorState
 
     /// <summary>How many messages were moved to the dead-letter topic.</summary>
     [Id(5)] public long DeadLettered { get; set; }
+
+    /// <summary>Exclusive subscriptions: the consumer that last claimed the cursor (others are fenced), if any claimed.</summary>
+    [Id(6)] public string? ExclusiveOwner { get; set; }
+
+    /// <summary>Incremented by every claim of <see cref="ExclusiveOwner"/>.</summary>
+    [Id(7)] public long OwnerEpoch { get; set; }
 }

@@ -23,6 +23,9 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
     private long _tableLoadedAt;
     private int _roundRobin;
 
+    public async Task<RoutedBatchReceipt> RouteBatchAsync(IReadOnlyList<RoutedMessage> messages) =>
+        RoutedBatchReceipt.Pack(await RouteAsync(messages));
+
     public async Task<RoutedReceipt[]> RouteAsync(IReadOnlyList<RoutedMessage> messages, int hops = 0)
     {
         ArgumentNullException.ThrowIfNull(messages);
@@ -52,7 +55,10 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
                 var routed = stamped;
                 try
                 {
-                    routed = await transforms.ApplyAsync(stamped, target.Transforms);
+                    if (target.Transforms is { Count: > 0 })
+                    {
+                        routed = await transforms.ApplyAsync(stamped, target.Transforms);
+                    }
                 }
                 catch (TransformException ex)
                 {
@@ -99,19 +105,33 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
 
         // Check every message against every destination's limits before appending anywhere, so a bad message is
         // refused as a whole (and alone) instead of landing in some destinations only.
+        // A fan-out shares one stamped message between its copies: validate it once per distinct size limit.
         var topics = new Dictionary<string, TopicInfo>(StringComparer.Ordinal);
+        var validated = new Dictionary<Message, (int MaxBytes, OrleansMQException? Error)>(ReferenceEqualityComparer.Instance);
         foreach (var (topic, items) in byTopic)
         {
             var info = topics[topic] = await GetTopicAsync(topic);
+            var maxBytes = info.Spec.MaxMessageBytes;
             foreach (var (index, message) in items)
             {
-                try
+                if (!validated.TryGetValue(message, out var check) || check.MaxBytes != maxBytes)
                 {
-                    MessageLimits.Validate(message, topic, info.Spec.MaxMessageBytes);
+                    check = (maxBytes, null);
+                    try
+                    {
+                        MessageLimits.Validate(message, topic, maxBytes);
+                    }
+                    catch (OrleansMQException ex)
+                    {
+                        check = (maxBytes, ex);
+                    }
+
+                    validated[message] = check;
                 }
-                catch (OrleansMQException ex)
+
+                if (check.Error is { } error)
                 {
-                    errors[index] ??= ex;
+                    errors[index] ??= error;
                 }
             }
         }

@@ -108,6 +108,7 @@ internal sealed partial class SubscriptionGrain(
         }
 
         EnsureReady();
+        ThrowIfFenced(consumerId);
         if (_closedConsumers.Remove(consumerId))
         {
             return new ReceiveResult { Messages = [], Active = false };
@@ -172,6 +173,7 @@ internal sealed partial class SubscriptionGrain(
     {
         ArgumentNullException.ThrowIfNull(tags);
         EnsureReady();
+        ThrowIfFenced(consumerId);
         if (tags.Count == 0)
         {
             return;
@@ -199,6 +201,7 @@ internal sealed partial class SubscriptionGrain(
     {
         ArgumentNullException.ThrowIfNull(tags);
         EnsureReady();
+        ThrowIfFenced(consumerId);
         var now = time.GetUtcNow();
         OrleansMQException? failure = null;
         foreach (var tag in tags)
@@ -232,6 +235,38 @@ internal sealed partial class SubscriptionGrain(
         state.State.DeliveryCounts.Clear();
         await PersistAsync();
         LogSeek(logger, _topic, _partition, _name, target);
+    }
+
+    public async Task<long> ClaimExclusiveAsync(string consumerId, bool takeOver = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(consumerId);
+        EnsureReady();
+        if (Spec.Type != SubscriptionType.Exclusive)
+        {
+            throw new OrleansMQException(ErrorCode.InvalidOperation,
+                $"Subscription '{_name}' on '{_topic}' is {Spec.Type}; only an Exclusive subscription can be claimed.");
+        }
+
+        var now = time.GetUtcNow();
+        ExpireConsumers(now, except: consumerId);
+        if (!takeOver && state.State.ExclusiveOwner is { } owner && owner != consumerId && _consumers.ContainsKey(owner))
+        {
+            return 0;
+        }
+
+        foreach (var other in _consumers.Keys.Where(id => id != consumerId).ToList())
+        {
+            _consumers.Remove(other);
+            ReleaseLeasesOf(other, "fenced: another consumer claimed the subscription");
+        }
+
+        state.State.ExclusiveOwner = consumerId;
+        state.State.OwnerEpoch++;
+        Touch(consumerId, now);
+        await PersistAsync();
+        Signal();
+        LogClaimed(logger, _topic, _partition, _name, consumerId, state.State.OwnerEpoch);
+        return state.State.OwnerEpoch;
     }
 
     public async Task CloseConsumerAsync(string consumerId)
@@ -440,6 +475,16 @@ internal sealed partial class SubscriptionGrain(
         }
 
         return active;
+    }
+
+    /// <summary>A consumer other than the one that last claimed an Exclusive cursor must not read or move it.</summary>
+    private void ThrowIfFenced(string consumerId)
+    {
+        if (Spec.Type == SubscriptionType.Exclusive && state.State.ExclusiveOwner is { } owner && owner != consumerId)
+        {
+            throw new OrleansMQException(ErrorCode.ConsumerFenced,
+                $"Subscription '{_name}' on '{_topic}' partition {_partition}: consumer '{consumerId}' was fenced; '{owner}' claimed the subscription (epoch {state.State.OwnerEpoch}).");
+        }
     }
 
     private void MarkClosed(string consumerId)
@@ -1210,6 +1255,9 @@ internal sealed partial class SubscriptionGrain(
     private sealed record LeaseEntry(StoredMessage Message, string ConsumerId, int Attempt, DateTimeOffset ExpiresAt);
 
     private sealed record Redelivery(StoredMessage Message, DateTimeOffset DueAt);
+
+    [LoggerMessage(1220, LogLevel.Information, "Subscription {Topic}/{Partition}/{Subscription} claimed by {ConsumerId} (epoch {Epoch}); other consumers are fenced")]
+    private static partial void LogClaimed(ILogger logger, string topic, int partition, string subscription, string consumerId, long epoch);
 
     [LoggerMessage(1201, LogLevel.Information, "Subscription {Topic}/{Partition}/{Subscription} moved to offset {Offset}")]
     private static partial void LogSeek(ILogger logger, string topic, int partition, string subscription, long offset);

@@ -10,6 +10,9 @@ namespace OrleansMQ.Streaming.Internal;
 /// to the subscription's committed position (what was read but not delivered before a silo was lost is read again),
 /// and it acknowledges cumulatively once the cache says everything up to a message was delivered. It also serves the
 /// cache's rewinds: times resolved through the partition's time index, history read from the partition log.
+/// Each receiver claims the Exclusive subscription under its own consumer id when it starts, which fences any earlier
+/// receiver of the partition (an agent on a silo that lost the queue during rebalancing): that one's receives and acks
+/// then fail with <see cref="ErrorCode.ConsumerFenced"/> and never move the cursor.
 /// </summary>
 internal sealed partial class PartitionReceiver(
     IGrainFactory grains,
@@ -25,8 +28,9 @@ internal sealed partial class PartitionReceiver(
     private const int ReplayReadsPerPoll = 16;
     private readonly ISubscriptionGrain _subscription = grains.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(topic, partition, options.Subscription));
     private readonly IPartitionGrain _partition = grains.GetGrain<IPartitionGrain>(GrainKeys.Partition(topic, partition));
-    private readonly string _consumerId = $"orleans-streams/{providerName}/{partition}";
+    private readonly string _consumerId = $"orleans-streams/{providerName}/{partition}/{Guid.NewGuid():N}";
     private bool _initialized;
+    private bool _fenced;
     private long _committed = -1;
 
     public Task Initialize(TimeSpan timeout) => InitializeAsync();
@@ -42,9 +46,24 @@ internal sealed partial class PartitionReceiver(
         }
 
         var result = new List<IBatchContainer>();
+        if (_fenced && !await TryRejoinAsync())
+        {
+            return result;
+        }
+
         await ServeRewindsAsync(result);
         var max = maxCount <= 0 ? options.ReadBatchSize : Math.Min(maxCount, options.ReadBatchSize);
-        var received = await _subscription.ReceiveAsync(_consumerId, max, TimeSpan.Zero);
+        ReceiveResult received;
+        try
+        {
+            received = await _subscription.ReceiveAsync(_consumerId, max, TimeSpan.Zero);
+        }
+        catch (OrleansMQException ex) when (ex.Code == ErrorCode.ConsumerFenced)
+        {
+            Fenced(ex);
+            return result;
+        }
+
         foreach (var delivery in received.Messages)
         {
             if (codec.Decode(delivery.Message, delivery.Tag) is { } container)
@@ -75,13 +94,23 @@ internal sealed partial class PartitionReceiver(
             return;
         }
 
-        await _subscription.AckAsync(_consumerId, [last.Tag]);
+        try
+        {
+            await _subscription.AckAsync(_consumerId, [last.Tag]);
+        }
+        catch (OrleansMQException ex) when (ex.Code == ErrorCode.ConsumerFenced)
+        {
+            // A newer receiver owns the partition and re-reads from the committed position: nothing is lost.
+            Fenced(ex);
+            return;
+        }
+
         _committed = last.Offset;
     }
 
     public async Task Shutdown(TimeSpan timeout)
     {
-        if (_initialized)
+        if (_initialized && !_fenced)
         {
             await _subscription.CloseConsumerAsync(_consumerId);
         }
@@ -90,13 +119,45 @@ internal sealed partial class PartitionReceiver(
     private async Task InitializeAsync()
     {
         await ensureTopic();
+        var epoch = await _subscription.ClaimExclusiveAsync(_consumerId);
+        _fenced = false;
         var stats = await _subscription.GetStatsAsync();
         // Back to the committed position: whatever an earlier reader took but did not get delivered is read again.
         await _subscription.SeekAsync(StartPosition.AtOffset(stats.AckFloor));
         cache.Begin(stats.AckFloor);
         _committed = stats.AckFloor - 1;
         _initialized = true;
-        LogStarted(logger, providerName, topic, partition, stats.AckFloor);
+        LogStarted(logger, providerName, topic, partition, stats.AckFloor, epoch);
+    }
+
+    /// <summary>
+    /// A fenced receiver reads again only once the newer owner is gone (closed or timed out), e.g. when the queue
+    /// balancer settles back on this silo: it claims without taking over and goes back to the committed position. What
+    /// its cache already holds is not added twice; re-reading re-leases it, so its acks count again.
+    /// </summary>
+    private async Task<bool> TryRejoinAsync()
+    {
+        var epoch = await _subscription.ClaimExclusiveAsync(_consumerId, takeOver: false);
+        if (epoch == 0)
+        {
+            return false;
+        }
+
+        var stats = await _subscription.GetStatsAsync();
+        await _subscription.SeekAsync(StartPosition.AtOffset(stats.AckFloor));
+        _committed = stats.AckFloor - 1;
+        _fenced = false;
+        LogRejoined(logger, providerName, topic, partition, stats.AckFloor, epoch);
+        return true;
+    }
+
+    private void Fenced(OrleansMQException ex)
+    {
+        if (!_fenced)
+        {
+            _fenced = true;
+            LogFenced(logger, providerName, topic, partition, ex.Message);
+        }
     }
 
     /// <summary>Resolves time queries and reads history for replay cursors; returns a wake-up marker per stream served.</summary>
@@ -158,8 +219,14 @@ internal sealed partial class PartitionReceiver(
         }
     }
 
-    [LoggerMessage(EventId = 4100, Level = LogLevel.Information, Message = "Stream provider '{Provider}' reads {Topic}/{Partition} from committed offset {Offset}")]
-    private static partial void LogStarted(ILogger logger, string provider, string topic, int partition, long offset);
+    [LoggerMessage(EventId = 4100, Level = LogLevel.Information, Message = "Stream provider '{Provider}' reads {Topic}/{Partition} from committed offset {Offset} (owner epoch {Epoch})")]
+    private static partial void LogStarted(ILogger logger, string provider, string topic, int partition, long offset, long epoch);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Stream provider '{Provider}': the receiver of {Topic}/{Partition} owns it again and reads from committed offset {Offset} (owner epoch {Epoch})")]
+    private static partial void LogRejoined(ILogger logger, string provider, string topic, int partition, long offset, long epoch);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Stream provider '{Provider}': the receiver of {Topic}/{Partition} was fenced by a newer one; it stops reading until that one is gone: {Reason}")]
+    private static partial void LogFenced(ILogger logger, string provider, string topic, int partition, string reason);
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Debug, Message = "Stream rewind on {Topic}/{Partition}: time {Time:O} is offset {Offset}")]
     private static partial void LogTimeResolved(ILogger logger, string topic, int partition, DateTimeOffset time, long offset);

@@ -29,7 +29,7 @@ internal static class RunReport
                 : "Orleans' default (resource-optimized; the broker's grains carry no placement attribute)")
             .Add("partitions", settings.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .Add("message body", $"{settings.MessageSize} B, no key, no headers")
-            .Add("producer options", $"linger {settings.Linger.TotalMilliseconds} ms, max batch {settings.MaxBatchMessages} msgs, idempotent")
+            .Add("producer options", $"linger {settings.Linger.TotalMilliseconds} ms, max batch {settings.MaxBatchMessages} msgs, {settings.MaxInFlightBatches} in flight per partition, idempotent")
             .Add("warm-up + measured", $"{settings.Warmup.TotalSeconds:0.#} s + {settings.Duration.TotalSeconds:0.#} s")
             .Add("silo instrumentation", settings.SiloStats ? "grain call filter + log append timer" : "off")
             .Add("machine", $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC{(Debugger.IsAttached ? ", DEBUGGER ATTACHED" : "")}{(IsOptimized() ? "" : ", DEBUG BUILD (use -c Release)")}");

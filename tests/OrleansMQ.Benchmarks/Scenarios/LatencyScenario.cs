@@ -46,6 +46,8 @@ internal sealed class LatencyScenario
         return await new LatencyScenario(settings).RunCoreAsync(cancellationToken);
     }
 
+    private readonly ProducerResendCounter _resends = new();
+
     private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
     {
         var s = _settings;
@@ -59,7 +61,7 @@ internal sealed class LatencyScenario
         await broker.Client.Admin.CreateTopicAsync(Topic, new TopicSpec { Partitions = s.Partitions }, cancellationToken);
         var type = s.Subscription == SubscriptionOption.Exclusive ? SubscriptionType.Exclusive : SubscriptionType.Shared;
         await broker.Client.Admin.CreateSubscriptionAsync(Topic, SubscriptionName, new SubscriptionSpec { Type = type, Start = StartPosition.Latest }, cancellationToken);
-        await using var producer = broker.Client.CreateProducer(Topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages });
+        await using var producer = broker.Client.CreateProducer(Topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages, MaxInFlightBatches = s.MaxInFlightBatches });
         var consumer = broker.Client.CreateConsumer(Topic, SubscriptionName, new ConsumerOptions { Prefetch = s.Prefetch });
 
         using var counters = new WindowCounters(broker);
@@ -105,7 +107,8 @@ internal sealed class LatencyScenario
             .Add("achieved delivery rate", ResultTable.Rate(_receivedInWindow / seconds) + $" ({ResultTable.Count(_receivedInWindow)} of {ResultTable.Count(_sentInWindow)} scheduled in the window)")
             .Add("not delivered", missing == 0 ? "0" : $"{ResultTable.Count(missing)} within {DrainTimeout.TotalSeconds:0} s after the window")
             .Add("duplicates / failed publishes / failed acks", $"{_duplicates} / {_publishFailed} / {_ackFailed}" + (_firstError is { } e ? $" (first error: {e.GetType().Name}: {e.Message})" : ""))
-            .Add("whole run", $"{ResultTable.Count(_sentTotal)} sent, {ResultTable.Count(_receivedTotal)} received");
+            .Add("whole run", $"{ResultTable.Count(_sentTotal)} sent, {ResultTable.Count(_receivedTotal)} received")
+            .Add("producer batches re-sent (whole run)", _resends.Summary);
         if (s.Silos > 1)
         {
             results.Add("grain activations per silo", await broker.DescribePlacementAsync(Topic, "PartitionGrain", "SubscriptionGrain"));

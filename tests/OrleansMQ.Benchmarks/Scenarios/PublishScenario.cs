@@ -34,6 +34,8 @@ internal sealed class PublishScenario
         return await new PublishScenario(settings).RunCoreAsync(cancellationToken);
     }
 
+    private readonly ProducerResendCounter _resends = new();
+
     private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
     {
         var s = _settings;
@@ -46,7 +48,7 @@ internal sealed class PublishScenario
         const string topic = "bench-publish";
         await broker.Client.Admin.CreateTopicAsync(topic, new TopicSpec { Partitions = s.Partitions }, cancellationToken);
         var producers = Enumerable.Range(0, s.Producers)
-            .Select(_ => broker.Client.CreateProducer(topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages }))
+            .Select(_ => broker.Client.CreateProducer(topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages, MaxInFlightBatches = s.MaxInFlightBatches }))
             .ToArray();
 
         using var counters = new WindowCounters(broker);
@@ -81,6 +83,7 @@ internal sealed class PublishScenario
             .Add("publish → ack latency", Latency.Summary(_latency))
             .Add("publish → ack latency mean", Latency.MeanMs(_latency) + " ms")
             .Add("acks in the window", $"{ResultTable.Count(_ackedInWindow)} in {seconds:0.#} s")
+            .Add("producer batches re-sent (whole run)", _resends.Summary)
             .Add("failed publishes", _failed == 0 ? "0" : $"{ResultTable.Count(_failed)} (first: {_firstError?.GetType().Name}: {_firstError?.Message})")
             .Add("stored vs acknowledged (whole run)", $"{ResultTable.Count(stored)} stored, {ResultTable.Count(_ackedTotal)} acknowledged, {ResultTable.Count(_published)} published" +
                 (_unfinished > 0 ? $", {ResultTable.Count(_unfinished)} not settled within {DrainTimeout.TotalSeconds:0} s" : ""));
