@@ -125,13 +125,16 @@ var backlogMessages = new Option<int>("--messages") { Description = "backlog-mem
 var consumeRate = new Option<int>("--consume-rate") { Description = "backlog-memory: the slow consumer's messages per second.", DefaultValueFactory = _ => 200 };
 var hold = new Option<double>("--hold") { Description = "backlog-memory: seconds to keep sampling after the backlog is published.", DefaultValueFactory = _ => 30 };
 var sampleEvery = new Option<double>("--sample-interval") { Description = "backlog-memory: seconds between RSS samples.", DefaultValueFactory = _ => 5 };
+var delay = new Option<double>("--delay") { Description = "backlog-memory: publish every message with this delay in seconds (a delayed backlog); 0 = not delayed.", DefaultValueFactory = _ => 0 };
+var maxScheduled = new Option<int>("--max-scheduled") { Description = "backlog-memory: the silo's OrleansMQ:MaxScheduledInMemory; 0 = its default.", DefaultValueFactory = _ => 0 };
 var backlogMemory = new Command("backlog-memory", "Silo-host (child process) RSS while a slow consumer faces a large backlog: samples /proc/<pid>/status VmRSS.")
 {
-    backlogMessages, messageSize, partitions, consumeRate, hold, sampleEvery, fsync,
+    backlogMessages, messageSize, partitions, consumeRate, hold, sampleEvery, fsync, delay, maxScheduled,
 };
 backlogMemory.SetAction((r, ct) => BacklogMemoryScenario.RunAsync(
     new BacklogMemoryScenario.Settings(r.GetValue(backlogMessages), r.GetValue(messageSize), r.GetValue(partitions), r.GetValue(consumeRate),
-        TimeSpan.FromSeconds(r.GetValue(hold)), TimeSpan.FromSeconds(r.GetValue(sampleEvery)), r.GetValue(fsync) == FsyncOption.Always),
+        TimeSpan.FromSeconds(r.GetValue(hold)), TimeSpan.FromSeconds(r.GetValue(sampleEvery)), r.GetValue(fsync) == FsyncOption.Always,
+        TimeSpan.FromSeconds(r.GetValue(delay)), r.GetValue(maxScheduled)),
     ct));
 
 var mode = new Option<OrleansMQ.Benchmarks.Peers.RunMode>("--mode") { Description = "peers: full (workload files as written), quick (a few seconds each, < 5 min) or smoke (~2 s each, CI).", DefaultValueFactory = _ => OrleansMQ.Benchmarks.Peers.RunMode.Quick };

@@ -27,4 +27,10 @@ public sealed record SubscriptionPartitionStats
 
     /// <summary>Messages moved to the dead-letter topic so far.</summary>
     [Id(7)] public long DeadLettered { get; init; }
+
+    /// <summary>
+    /// Delayed messages and pending redeliveries held in memory (at most the server's <c>MaxScheduledInMemory</c>; the
+    /// rest stay in the log and are read again when the held ones drain).
+    /// </summary>
+    [Id(8)] public int ScheduledInMemory { get; init; }
 }

@@ -44,6 +44,11 @@ internal sealed partial class SubscriptionGrain(
     private readonly Queue<string> _closedOrder = new();
     private readonly Dictionary<long, LeaseEntry> _leases = [];
     private readonly SortedDictionary<long, Redelivery> _redeliveries = [];
+
+    // Delayed messages read while _redeliveries was full (MaxScheduledInMemory) are left in the log: _spilledDue is the
+    // earliest due time among them (MaxValue = none). They are read again from the ack floor when the held set drains to
+    // half or when that time comes, so memory stays bounded and nothing is lost.
+    private DateTimeOffset _spilledDue = DateTimeOffset.MaxValue;
     private readonly List<(StoredMessage Message, int Attempt, string Reason)> _toDeadLetter = [];
     private List<StoredMessage> _buffer = [];
     private string _topic = "";
@@ -299,6 +304,7 @@ internal sealed partial class SubscriptionGrain(
             InFlight = _leases.Count,
             Consumers = _consumers.Count,
             DeadLettered = state.State.DeadLettered,
+            ScheduledInMemory = _redeliveries.Count,
         };
     }
 
@@ -390,6 +396,7 @@ internal sealed partial class SubscriptionGrain(
         _epoch++;
         _leases.Clear();
         _redeliveries.Clear();
+        _spilledDue = DateTimeOffset.MaxValue;
         _toDeadLetter.Clear();
         _buffer = [];
         state.State.AckFloor = offset;
@@ -523,12 +530,22 @@ internal sealed partial class SubscriptionGrain(
         }
 
         max = Math.Min(max, room);
-        if (_buffer.Count < _options.ReadAheadMessages / 2 && (_knownHigh < 0 || _readPosition < _knownHigh))
+        var now = time.GetUtcNow();
+        RereadSpilledIfDue(now);
+
+        // A read may hold only delayed messages (they go to the delayed set, not the buffer): read on a few times so a
+        // long run of them does not stall the messages behind it until the next receive.
+        for (var reads = 0; reads < 8 && _buffer.Count < _options.ReadAheadMessages / 2 && (_knownHigh < 0 || _readPosition < _knownHigh); reads++)
         {
+            var before = _readPosition;
             await FetchAsync();
+            if (_readPosition == before)
+            {
+                break;
+            }
         }
 
-        var now = time.GetUtcNow();
+        now = time.GetUtcNow();
         var result = new List<DeliveredMessage>(Math.Min(max, 64));
         if (Spec.Type == SubscriptionType.KeyShared)
         {
@@ -848,7 +865,15 @@ internal sealed partial class SubscriptionGrain(
                 // Delayed messages wait with the redeliveries until due (Shared/KeyShared; ordered types ignore delays).
                 if (!IsStream && m.DeliverAt() is var due && due > now)
                 {
-                    _redeliveries[m.Offset] = new Redelivery(m, due);
+                    if (_redeliveries.Count < _options.MaxScheduledInMemory)
+                    {
+                        _redeliveries[m.Offset] = new Redelivery(m, due);
+                    }
+                    else if (due < _spilledDue)
+                    {
+                        // Left in the log; read again when the held set drains or this falls due.
+                        _spilledDue = due;
+                    }
                 }
                 else
                 {
@@ -1077,9 +1102,28 @@ internal sealed partial class SubscriptionGrain(
 
     private static string Truncate(string reason) => reason.Length <= 1024 ? reason : reason[..1024];
 
+    /// <summary>
+    /// Delayed messages were left in the log because the held set was full: once it has drained to half, or the earliest
+    /// left-out one is due, read again from the ack floor. What is acked, leased or held is skipped by
+    /// <see cref="Accept"/>; the read-ahead buffer is dropped and refilled in offset order.
+    /// </summary>
+    private void RereadSpilledIfDue(DateTimeOffset now)
+    {
+        if (_spilledDue == DateTimeOffset.MaxValue || _fetch is not null
+            || (_redeliveries.Count > _options.MaxScheduledInMemory / 2 && now < _spilledDue))
+        {
+            return;
+        }
+
+        LogRereadingScheduled(logger, _topic, _partition, _name, _redeliveries.Count, state.State.AckFloor);
+        _spilledDue = DateTimeOffset.MaxValue;
+        _buffer = [];
+        _readPosition = state.State.AckFloor;
+    }
+
     private TimeSpan? NextDueIn(DateTimeOffset now)
     {
-        var next = DateTimeOffset.MaxValue;
+        var next = _spilledDue;
         foreach (var r in _redeliveries.Values)
         {
             next = r.DueAt < next ? r.DueAt : next;
@@ -1276,4 +1320,7 @@ internal sealed partial class SubscriptionGrain(
 
     [LoggerMessage(1205, LogLevel.Warning, "Retention removed unacknowledged messages of {Topic}/{Partition}/{Subscription}: skipping {From}..{To}")]
     private static partial void LogSkippedByRetention(ILogger logger, string topic, int partition, string subscription, long from, long to);
+
+    [LoggerMessage(1207, LogLevel.Debug, "Subscription {Topic}/{Partition}/{Subscription} reads delayed messages left in the log again from offset {AckFloor} ({Held} held in memory)")]
+    private static partial void LogRereadingScheduled(ILogger logger, string topic, int partition, string subscription, int held, long ackFloor);
 }

@@ -53,6 +53,13 @@ public sealed class OrleansMQServerOptions
     /// </summary>
     public int MaxInFlightPerSubscription { get; set; } = 20_000;
 
+    /// <summary>
+    /// Most delayed messages (deliver-at / delay) a subscription-partition keeps in memory, soonest due first. Delayed
+    /// messages beyond it stay only in the log and are read again (from the ack floor) when the held ones drain or the
+    /// earliest left-out one falls due, so memory stays bounded however many are scheduled. Default 100000.
+    /// </summary>
+    public int MaxScheduledInMemory { get; set; } = 100_000;
+
     /// <summary>Most messages pushed to a subscriber grain per call. Default 100.</summary>
     public int PushBatchSize { get; set; } = 100;
 
@@ -109,6 +116,11 @@ internal sealed class OrleansMQServerOptionsValidator : IValidateOptions<Orleans
         if (options.ReadAheadMessages is < 1 or > 100_000)
         {
             errors.Add($"OrleansMQ: ReadAheadMessages is {options.ReadAheadMessages}; it must be 1–100000.");
+        }
+
+        if (options.MaxScheduledInMemory is < 2 or > 10_000_000)
+        {
+            errors.Add($"OrleansMQ: MaxScheduledInMemory is {options.MaxScheduledInMemory}; it must be 2–10000000.");
         }
 
         if (options.MaxInFlightPerSubscription is < 1 or > 1_000_000)

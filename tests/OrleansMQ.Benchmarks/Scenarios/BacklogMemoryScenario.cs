@@ -12,12 +12,14 @@ namespace OrleansMQ.Benchmarks.Scenarios;
 /// Broker memory under a large backlog: a real silo-host process (file log and state), a topic with a Shared
 /// subscription, a slow consumer (a fixed rate, acking each message), and a producer that publishes a large backlog
 /// as fast as it can. The silo's resident set (VmRSS from /proc/&lt;pid&gt;/status) is sampled throughout; the table
-/// shows whether memory follows the backlog (unbounded) or stays flat (bounded).
+/// shows whether memory follows the backlog (unbounded) or stays flat (bounded). With a delay every message is
+/// scheduled (deliver after the delay), so the backlog is a delayed backlog the subscription must not hold in memory
+/// beyond <c>MaxScheduledInMemory</c>.
 /// </summary>
 internal static class BacklogMemoryScenario
 {
     /// <summary>The scenario's own settings.</summary>
-    public sealed record Settings(int Messages, int MessageSize, int Partitions, int ConsumeRate, TimeSpan Hold, TimeSpan SampleInterval, bool Fsync);
+    public sealed record Settings(int Messages, int MessageSize, int Partitions, int ConsumeRate, TimeSpan Hold, TimeSpan SampleInterval, bool Fsync, TimeSpan Delay = default, int MaxScheduled = 0);
 
     public static async Task<int> RunAsync(Settings s, CancellationToken cancellationToken)
     {
@@ -46,8 +48,9 @@ internal static class BacklogMemoryScenario
 
     private static async Task<int> RunCoreAsync(Settings s, string data, CancellationToken cancellationToken)
     {
-        await using var silo = await SiloHostProcess.StartAsync(data, SiloStorage.File,
-            $"--OrleansMQ:Fsync={(s.Fsync ? "Always" : "Never")}", "--Logging:LogLevel:Default=Warning");
+        string[] args = [$"--OrleansMQ:Fsync={(s.Fsync ? "Always" : "Never")}", "--Logging:LogLevel:Default=Warning",
+            .. s.MaxScheduled > 0 ? [$"--OrleansMQ:MaxScheduledInMemory={s.MaxScheduled}"] : Array.Empty<string>()];
+        await using var silo = await SiloHostProcess.StartAsync(data, SiloStorage.File, args);
         var pid = silo.Current.Id;
         using var host = await ConnectAsync(silo.GatewayPort, cancellationToken);
         var client = host.Services.GetRequiredService<IOrleansMQClient>();
@@ -95,6 +98,7 @@ internal static class BacklogMemoryScenario
 
         await Task.Delay(s.SampleInterval * 2, cancellationToken);
         phase = "publishing";
+        Message Delayed(Message m) => s.Delay > TimeSpan.Zero ? m.WithDelay(s.Delay) : m;
         var body = new byte[s.MessageSize];
         Random.Shared.NextBytes(body);
         const int batch = 1000;
@@ -104,7 +108,7 @@ internal static class BacklogMemoryScenario
             for (var first = p * batch; first < s.Messages; first += 4 * batch)
             {
                 var count = Math.Min(batch, s.Messages - first);
-                await producer.PublishBatchAsync(Enumerable.Range(first, count).Select(i => new Message(body) { Key = (i % 1000).ToString(CultureInfo.InvariantCulture) }), cancellationToken);
+                await producer.PublishBatchAsync(Enumerable.Range(first, count).Select(i => Delayed(new Message(body) { Key = (i % 1000).ToString(CultureInfo.InvariantCulture) })), cancellationToken);
                 Interlocked.Add(ref published, count);
             }
         }, cancellationToken)).ToArray();
@@ -119,7 +123,7 @@ internal static class BacklogMemoryScenario
         var hwm = ReadKiB(pid, "VmHWM");
 
         Console.WriteLine();
-        Console.WriteLine($"### backlog-memory: silo-host RSS ({s.Messages:N0} × {s.MessageSize} B messages, {s.Partitions} partitions, slow consumer at {s.ConsumeRate}/s, fsync {(s.Fsync ? "always" : "never")})");
+        Console.WriteLine($"### backlog-memory: silo-host RSS ({s.Messages:N0} × {s.MessageSize} B messages, {s.Partitions} partitions, slow consumer at {s.ConsumeRate}/s, fsync {(s.Fsync ? "always" : "never")}{(s.Delay > TimeSpan.Zero ? $", every message delayed {s.Delay.TotalSeconds:0} s, MaxScheduledInMemory {(s.MaxScheduled > 0 ? s.MaxScheduled.ToString("N0", CultureInfo.InvariantCulture) : "default")}" : "")})");
         Console.WriteLine();
         Console.WriteLine("| t (s) | phase | published | consumed | backlog | silo RSS (MiB) |");
         Console.WriteLine("|------:|-------|----------:|---------:|--------:|---------------:|");
@@ -132,7 +136,7 @@ internal static class BacklogMemoryScenario
         var atEnd = samples.Last().RssKiB / 1024.0;
         var peak = samples.Max(x => x.RssKiB) / 1024.0;
         Console.WriteLine();
-        Console.WriteLine($"publish: {s.Messages:N0} messages in {publishSeconds:0.0} s; backlog at the end: {stats.Sum(x => x.Backlog):N0}; in flight: {stats.Sum(x => x.InFlight):N0}");
+        Console.WriteLine($"publish: {s.Messages:N0} messages in {publishSeconds:0.0} s; backlog at the end: {stats.Sum(x => x.Backlog):N0}; in flight: {stats.Sum(x => x.InFlight):N0}; delayed held in memory: {stats.Sum(x => x.ScheduledInMemory):N0}");
         Console.WriteLine($"silo RSS: idle {idle:0} MiB, peak sampled {peak:0} MiB (VmHWM {hwm / 1024.0:0} MiB), at the end {atEnd:0} MiB; backlog bytes (bodies) {s.Messages * (double)s.MessageSize / (1 << 20):0} MiB");
         return 0;
     }
