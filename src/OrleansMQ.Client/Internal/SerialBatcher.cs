@@ -101,33 +101,7 @@ internal sealed class SerialBatcher<TItem, TResult>
         }
     }
 
-    private List<Pending> Take()
-    {
-        var count = 0;
-        var bytes = 0;
-        while (count < _queue.Count && count < _maxItems)
-        {
-            var size = _sizeOf(_queue[count].Item);
-            if (count > 0 && bytes + size > _maxBytes)
-            {
-                break;
-            }
-
-            bytes += size;
-            count++;
-        }
-
-        if (count == _queue.Count)
-        {
-            var all = _queue;
-            _queue = [];
-            return all;
-        }
-
-        var batch = _queue.GetRange(0, count);
-        _queue.RemoveRange(0, count);
-        return batch;
-    }
+    private List<Pending> Take() => BatchTaker.Take(ref _queue, _maxItems, _maxBytes, p => _sizeOf(p.Item));
 
     private sealed record Pending(TItem Item, TaskCompletionSource<TResult> Completion);
 }

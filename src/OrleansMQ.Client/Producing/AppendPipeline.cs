@@ -405,33 +405,8 @@ internal sealed class AppendPipeline
         }
     }
 
-    private List<Pending> Take()
-    {
-        var count = 0;
-        var bytes = 0;
-        while (count < _queue.Count && count < _options.MaxBatchMessages)
-        {
-            var size = MessageLimits.SizeOf(_queue[count].Message);
-            if (count > 0 && bytes + size > _options.MaxBatchBytes)
-            {
-                break;
-            }
-
-            bytes += size;
-            count++;
-        }
-
-        if (count == _queue.Count)
-        {
-            var all = _queue;
-            _queue = [];
-            return all;
-        }
-
-        var batch = _queue.GetRange(0, count);
-        _queue.RemoveRange(0, count);
-        return batch;
-    }
+    private List<Pending> Take() =>
+        BatchTaker.Take(ref _queue, _options.MaxBatchMessages, _options.MaxBatchBytes, p => MessageLimits.SizeOf(p.Message));
 
     private sealed record Pending(Message Message, TaskCompletionSource<PublishReceipt> Completion);
 
