@@ -21,14 +21,7 @@ public sealed class ClusterKillTests(AzuriteFixture azurite, ITestOutputHelper l
     public async Task Acknowledged_publishes_survive_kill_9_of_one_of_three_clustered_silos()
     {
         var prefix = $"k{Guid.NewGuid():N}"[..16];
-        string[] clusterArguments =
-        [
-            "--Cluster:Mode=AzureStorage",
-            "--OrleansMQ:LogStorage=AzureStorage",
-            "--OrleansMQ:StateStorage=AzureStorage",
-            $"--OrleansMQ:AzureStorageConnectionString={azurite.ConnectionString}",
-            $"--OrleansMQ:AzureNamePrefix={prefix}",
-        ];
+        var clusterArguments = SiloHostProcess.AzureClusterArguments(azurite.ConnectionString, prefix);
         var silos = await Task.WhenAll(Enumerable.Range(1, 3).Select(i => SiloHostProcess.StartAsync(_dir.File($"silo{i}"), SiloStorage.File, clusterArguments)));
         try
         {

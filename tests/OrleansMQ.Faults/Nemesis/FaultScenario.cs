@@ -153,11 +153,8 @@ public abstract class FaultScenario
     /// <summary>Silo-host arguments for cluster mode on Azure Storage (Azurite), with quick failure detection.</summary>
     protected string[] ClusterArguments(string prefix) =>
     [
-        "--Cluster:Mode=AzureStorage",
-        "--OrleansMQ:LogStorage=AzureStorage",
-        "--OrleansMQ:StateStorage=AzureStorage",
-        $"--OrleansMQ:AzureStorageConnectionString={Settings.AzureConnectionString ?? throw new InvalidOperationException($"{Name} needs an Azure Storage connection string (Azurite).")}",
-        $"--OrleansMQ:AzureNamePrefix={prefix}",
+        .. SiloHostProcess.AzureClusterArguments(
+            Settings.AzureConnectionString ?? throw new InvalidOperationException($"{Name} needs an Azure Storage connection string (Azurite)."), prefix),
         // Declare a silo dead after ~2 missed 2 s probes instead of Orleans' default ~3 x 5 s.
         "--Cluster:Membership:ProbeTimeout=00:00:02",
         "--Cluster:Membership:NumMissedProbesLimit=2",

@@ -23,14 +23,12 @@ public sealed class AzureReadinessTests(ITestOutputHelper log) : IAsyncLifetime
     {
         var prefix = $"h{Guid.NewGuid():N}"[..16];
         await using var silo = await SiloHostProcess.StartAsync(_dir.File("silo"), SiloStorage.File,
-            "--Cluster:Mode=AzureStorage",
-            "--OrleansMQ:LogStorage=AzureStorage",
-            "--OrleansMQ:StateStorage=AzureStorage",
-            $"--OrleansMQ:AzureStorageConnectionString={_azurite.ConnectionString}",
-            $"--OrleansMQ:AzureNamePrefix={prefix}",
+        [
+            .. SiloHostProcess.AzureClusterArguments(_azurite.ConnectionString, prefix),
             $"--Orleans:ClusterId={prefix}",
             "--Dashboard:Enabled=false",
-            "--Management:Enabled=false");
+            "--Management:Enabled=false",
+        ]);
         using var http = await Http.ReadyClientAsync(silo.HttpPort);
 
         var ready = await PollAsync(http, "/health/ready", HttpStatusCode.OK, silo);

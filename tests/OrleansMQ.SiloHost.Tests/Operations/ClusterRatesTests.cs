@@ -23,11 +23,7 @@ public sealed class ClusterRatesTests(AzuriteFixture azurite, ITestOutputHelper 
         var prefix = $"r{Guid.NewGuid():N}"[..16];
         string[] clusterArguments =
         [
-            "--Cluster:Mode=AzureStorage",
-            "--OrleansMQ:LogStorage=AzureStorage",
-            "--OrleansMQ:StateStorage=AzureStorage",
-            $"--OrleansMQ:AzureStorageConnectionString={azurite.ConnectionString}",
-            $"--OrleansMQ:AzureNamePrefix={prefix}",
+            .. SiloHostProcess.AzureClusterArguments(azurite.ConnectionString, prefix),
             // Own cluster id: silos of other tests on the same Azurite must not join this cluster.
             $"--Orleans:ClusterId={prefix}",
             "--Dashboard:Enabled=false",

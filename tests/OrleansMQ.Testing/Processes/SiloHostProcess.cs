@@ -64,6 +64,19 @@ public sealed class SiloHostProcess : IAsyncDisposable
     public TimeSpan LastStartDuration { get; private set; }
 
     /// <summary>
+    /// Silo-host arguments for cluster mode on Azure Storage: Azure Table membership, and log and state in the storage
+    /// account of <paramref name="connectionString"/> (Azurite) under the name prefix <paramref name="prefix"/>.
+    /// </summary>
+    public static string[] AzureClusterArguments(string connectionString, string prefix) =>
+    [
+        "--Cluster:Mode=AzureStorage",
+        "--OrleansMQ:LogStorage=AzureStorage",
+        "--OrleansMQ:StateStorage=AzureStorage",
+        $"--OrleansMQ:AzureStorageConnectionString={connectionString}",
+        $"--OrleansMQ:AzureNamePrefix={prefix}",
+    ];
+
+    /// <summary>
     /// Starts a silo host on four free loopback ports (Orleans gateway and silo, gateway HTTP and STOMP) and waits until
     /// its Orleans gateway accepts connections. <paramref name="extraArguments"/> go on its command line.
     /// </summary>
