@@ -110,8 +110,8 @@ run.SetAction(async (r, ct) =>
         "",
         $"Command: `scripts/faults.sh --seed {theSeed} --duration {r.GetValue(duration)}`; {producerCount} producers per run at {perSecond} msgs/s each.",
         "",
-        "| scenario | faults | published | acked | unknown | deliveries | lost | lost to injected disk faults | unexpected | corrupt | log duplicates | redeliveries | order violations | result |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | faults | published | acked | unknown | deliveries | lost | lost to injected disk faults | unexpected | corrupt | log duplicates | redeliveries | order violations | fenced attempts | result |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         .. results.Select(Row),
         "",
         .. results.Select(x => x.Describe()),
@@ -128,5 +128,5 @@ static string Row(ScenarioResult r)
 {
     var c = r.Checks.Select(x => x.Report).ToList();
     return string.Create(CultureInfo.InvariantCulture,
-        $"| {r.Scenario} | {r.Faults.Count} | {c.Sum(x => x.Published)} | {c.Sum(x => x.Acknowledged)} | {c.Sum(x => x.Unknown)} | {c.Sum(x => x.Deliveries)} | {c.Sum(x => x.Lost.Count)} | {c.Sum(x => x.LostToInjectedDiskFaults.Count)} | {c.Sum(x => x.Unexpected.Count)} | {c.Sum(x => x.Corrupt.Count)} | {c.Sum(x => x.LogDuplicates.Count)} | {c.Sum(x => x.Redeliveries)} | {c.Sum(x => x.OrderViolations.Count)} | {(r.Passed ? "passed" : "FAILED")} |");
+        $"| {r.Scenario} | {r.Faults.Count} | {c.Sum(x => x.Published)} | {c.Sum(x => x.Acknowledged)} | {c.Sum(x => x.Unknown)} | {c.Sum(x => x.Deliveries)} | {c.Sum(x => x.Lost.Count)} | {c.Sum(x => x.LostToInjectedDiskFaults.Count)} | {c.Sum(x => x.Unexpected.Count)} | {c.Sum(x => x.Corrupt.Count)} | {c.Sum(x => x.LogDuplicates.Count)} | {c.Sum(x => x.Redeliveries)} | {c.Sum(x => x.OrderViolations.Count)} | {(r.FencedAttempts is { } f ? f.ToString(CultureInfo.InvariantCulture) : "-")} | {(r.Passed ? "passed" : "FAILED")} |");
 }
