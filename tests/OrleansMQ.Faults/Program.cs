@@ -18,11 +18,12 @@ var producers = new Option<int>("--producers") { DefaultValueFactory = _ => 2 };
 var messages = new Option<int>("--messages") { Description = "Messages per producer.", DefaultValueFactory = _ => 1500 };
 var rate = new Option<int>("--rate") { Description = "Publishes per second per producer (0: unthrottled).", DefaultValueFactory = _ => 150 };
 var output = new Option<string>("--out") { Description = "Output folder.", Required = true };
-var subscriptions = new Option<string[]>("--subscription") { Description = "name:Type:consumers, e.g. ks:KeyShared:2 (repeatable).", DefaultValueFactory = _ => ["ex:Exclusive:1"] };
+var subscriptions = new Option<string[]>("--subscription") { Description = "name:Type:consumers, e.g. ks:KeyShared:2 (repeatable; none: publish only).", DefaultValueFactory = _ => [] };
+var keys = new Option<int>("--keys") { Description = "Distinct message keys per producer (they pick the partitions).", DefaultValueFactory = _ => 8 };
 
 var workload = new Command("workload", "Publish numbered messages and consume them, logging publishes.jsonl and deliveries.jsonl.")
 {
-    gateway, topic, runId, partitions, producers, messages, rate, output, subscriptions,
+    gateway, topic, runId, partitions, producers, messages, rate, output, subscriptions, keys,
 };
 workload.SetAction((r, ct) => new WorkloadRunner(new WorkloadOptions
 {
@@ -33,6 +34,7 @@ workload.SetAction((r, ct) => new WorkloadRunner(new WorkloadOptions
     Producers = r.GetValue(producers),
     Messages = r.GetValue(messages),
     Rate = r.GetValue(rate),
+    Keys = r.GetValue(keys),
     OutputDirectory = r.GetValue(output)!,
     Subscriptions = [.. r.GetValue(subscriptions)!.Select(SubscriptionPlan.Parse)],
 }, Console.Out).RunAsync(ct));

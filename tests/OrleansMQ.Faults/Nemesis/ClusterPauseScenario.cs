@@ -30,6 +30,9 @@ internal sealed class ClusterPauseScenario : FaultScenario
     /// <summary>Producers of the pressure workload (each keeps one batch in flight per partition).</summary>
     private const int PressureProducers = 4;
 
+    /// <summary>Keys per pressure producer: enough that every partition, so every partition the victim owns, gets publishes.</summary>
+    private const int PressureKeys = 4 * MinPartitions;
+
     private static readonly TimeSpan MinPause = TimeSpan.FromSeconds(16);
     private static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(24);
 
@@ -63,7 +66,7 @@ internal sealed class ClusterPauseScenario : FaultScenario
                 // Publishes through the other silos that span the pause and the takeover (rate x (pause + 20 s) each).
                 var pressureRate = Math.Max(20, Settings.Rate);
                 var pressure = WorkloadProcess.Start(
-                    settings with { Producers = PressureProducers, Rate = pressureRate, MessagesPerProducer = (int)(pressureRate * (pause.TotalSeconds + 20)) },
+                    settings with { Producers = PressureProducers, Keys = PressureKeys, Rate = pressureRate, MessagesPerProducer = (int)(pressureRate * (pause.TotalSeconds + 20)) },
                     topic, $"pressure{pauses + 1}", silos.Where(s => s != victim).Select(s => s.GatewayPort), []);
                 pressures.Add(pressure);
                 await pressure.WaitForAcksAsync(20, WorkloadStartTimeout);
