@@ -19,6 +19,14 @@ internal static class Observability
         var prometheus = section.GetValue("Prometheus:Enabled", true);
         var otlpEndpoint = section.GetValue<string>("Otlp:Endpoint");
         var otlp = !string.IsNullOrWhiteSpace(otlpEndpoint);
+        // grpc (default, the collector's :4317) or http/protobuf (:4318, POST /v1/metrics and /v1/traces under the endpoint).
+        var protocol = section.GetValue("Otlp:Protocol", "grpc")!.Trim().ToLowerInvariant() switch
+        {
+            "grpc" => OpenTelemetry.Exporter.OtlpExportProtocol.Grpc,
+            "http/protobuf" or "httpprotobuf" => OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf,
+            var other => throw new InvalidOperationException($"Telemetry:Otlp:Protocol is '{other}'; use grpc or http/protobuf."),
+        };
+        var exportInterval = section.GetValue("Otlp:ExportIntervalMilliseconds", 60_000);
         if (!prometheus && !otlp)
         {
             return;
@@ -37,7 +45,11 @@ internal static class Observability
 
                 if (otlp)
                 {
-                    metrics.AddOtlpExporter(o => o.Endpoint = new Uri(otlpEndpoint!));
+                    metrics.AddOtlpExporter((o, reader) =>
+                    {
+                        Configure(o, otlpEndpoint!, protocol, "v1/metrics");
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = exportInterval;
+                    });
                 }
             });
         if (otlp)
@@ -51,9 +63,23 @@ internal static class Observability
                     tracing.AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application");
                 }
 
-                tracing.AddOtlpExporter(o => o.Endpoint = new Uri(otlpEndpoint!));
+                tracing.AddOtlpExporter(o =>
+                {
+                    Configure(o, otlpEndpoint!, protocol, "v1/traces");
+                    o.BatchExportProcessorOptions.ScheduledDelayMilliseconds = Math.Min(exportInterval, 5_000);
+                });
             });
         }
+    }
+
+    // An endpoint set in code is used as is: over HTTP it must name the signal's path (the SDK appends it only to the
+    // OTEL_EXPORTER_OTLP_ENDPOINT environment variable).
+    private static void Configure(OpenTelemetry.Exporter.OtlpExporterOptions options, string endpoint, OpenTelemetry.Exporter.OtlpExportProtocol protocol, string signalPath)
+    {
+        options.Protocol = protocol;
+        options.Endpoint = protocol == OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf
+            ? new Uri(endpoint.TrimEnd('/') + "/" + signalPath)
+            : new Uri(endpoint);
     }
 
     public static void MapTelemetry(WebApplication app)

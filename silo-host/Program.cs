@@ -10,6 +10,7 @@ using Orleans.Hosting;
 using OrleansMQ.Client.Security;
 using Orleans.Dashboard;
 using OrleansMQ.Gateway;
+using OrleansMQ.Management.Login;
 using OrleansMQ.Server.Hosting;
 using OrleansMQ.SiloHost;
 
@@ -97,7 +98,8 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 if (management)
 {
-    // The page's forms carry antiforgery tokens; their endpoints validate them.
+    // Browsers sign in at /ui/login (API key or JWT → cookie); the page's forms carry antiforgery tokens bound to that user.
+    app.UseOrleansMQManagementLogin();
     app.UseAntiforgery();
 }
 
@@ -115,12 +117,9 @@ if (management)
     // Every action of the page (create, publish, re-drive, purge) is in this route group. They change the broker, so
     // they need admin rights on all topics (a rule like admin:*:*) from the gateway's access rules; with
     // anonymous access on (the embedded default) the anonymous rules decide.
-    app.MapOrleansMQManagement().AddEndpointFilter(async (context, next) =>
-    {
-        context.HttpContext.RequestServices.GetRequiredService<OrleansMQ.Gateway.Security.IGatewayAuthorizer>()
-            .Authorize(context.HttpContext.User, OrleansMQ.Gateway.Security.GatewayAction.Admin, OrleansMQ.Gateway.Security.GatewayResourceKind.Topic, "*");
-        return await next(context);
-    });
+    var authorizer = app.Services.GetRequiredService<OrleansMQ.Gateway.Security.IGatewayAuthorizer>();
+    app.MapOrleansMQManagement().RequireManagementAuthorization(user =>
+        authorizer.Authorize(user, OrleansMQ.Gateway.Security.GatewayAction.Admin, OrleansMQ.Gateway.Security.GatewayResourceKind.Topic, "*"));
 }
 
 var options = app.Services.GetRequiredService<IOptions<OrleansMQServerOptions>>().Value;

@@ -59,6 +59,40 @@ public sealed class MessagingCommandTests(SiloHostFixture broker, ITestOutputHel
     }
 
     [Fact]
+    public async Task Consume_count_leases_no_more_than_it_prints_so_the_other_messages_keep_their_delivery_attempts()
+    {
+        const int partitions = 4;
+        var topic = TestNames.Unique("take");
+        (await _omq.RunAsync("topic", "create", topic, "--partitions", $"{partitions}")).Succeeded();
+        // One delivery each: a message leased and not settled by an exiting consume would be dead-lettered at once.
+        (await _omq.RunAsync("sub", "create", topic, "workers", "--type", "shared", "--start", "earliest", "--max-deliveries", "1")).Succeeded();
+
+        // One message per partition (keys chosen with the broker's partitioner), so credit on every partition could lease them all.
+        var keys = Enumerable.Range(0, partitions)
+            .Select(p => Enumerable.Range(0, 10_000).Select(i => $"k{i}").First(k => Partitioner.ForKey(k, partitions) == p)).ToList();
+        var (p0, p1, p2, p3) = await Omq.AllAsync(
+            _omq.RunAsync("publish", topic, "-k", keys[0], "m0"), _omq.RunAsync("publish", topic, "-k", keys[1], "m1"),
+            _omq.RunAsync("publish", topic, "-k", keys[2], "m2"), _omq.RunAsync("publish", topic, "-k", keys[3], "m3"));
+        foreach (var published in new[] { p0, p1, p2, p3 })
+        {
+            published.Succeeded();
+        }
+
+        var bodies = new List<string>();
+        for (var i = 0; i < partitions; i++)
+        {
+            var taken = Assert.Single((await _omq.RunAsync("consume", topic, "workers", "-n", "1", "--timeout", "20s", "-o", "json")).Succeeded().JsonLines());
+            Assert.Equal(1, taken.Int("deliveryCount"));
+            bodies.Add(taken.Str("body")!);
+        }
+
+        Assert.Equal(["m0", "m1", "m2", "m3"], bodies.Order(StringComparer.Ordinal));
+        var stats = (await _omq.RunAsync("sub", "describe", topic, "workers", "-o", "json")).Succeeded().Json();
+        Assert.Equal(0, stats.Long("deadLettered"));
+        Assert.Equal(0, stats.Long("backlog"));
+    }
+
+    [Fact]
     public async Task Nacked_queue_message_is_dead_lettered_listed_and_redriven()
     {
         var queue = TestNames.Unique("jobs");

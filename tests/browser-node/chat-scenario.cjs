@@ -2,8 +2,11 @@
 // separate browser contexts and talk, carol joins later and must see the history. Prints one JSON line with what each
 // page shows (read from the DOM, not pixels) and the screenshot paths; any failure prints "FAIL: ..." and exits 1.
 // Started by tests/OrleansMQ.Gateway.Tests/Browser/ChatPageTests.cs with HeadlessChromium.NodeEnvironment().
+// With --key every page types that key into the Key field (a gateway without anonymous access); --key-NICK overrides it
+// for one page. --scenario wrong-key
+// instead joins once with --key, waits for the page's error status and prints it.
 //
-//   node chat-scenario.cjs --url http://127.0.0.1:PORT --room ROOM --screenshots DIR
+//   node chat-scenario.cjs --url http://127.0.0.1:PORT --room ROOM --screenshots DIR [--key KEY] [--key-carol KEY] [--scenario chat|wrong-key]
 'use strict';
 
 const path = require('path');
@@ -26,17 +29,42 @@ function fail(message) {
 
 const pageErrors = [];
 
-async function joinAs(browser, nick) {
+async function openAs(browser, nick) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
   const page = await context.newPage();
   page.on('pageerror', error => pageErrors.push(`${nick}: ${error.message}`));
   page.on('console', message => { if (message.type() === 'error') pageErrors.push(`${nick}: console: ${message.text()}`); });
   await page.goto(`${args.url}/chat/`);
   await page.fill('#nick', nick);
+  const key = args[`key-${nick}`] ?? args.key;
+  if (key) await page.fill('#key', key);
   await page.fill('#room', args.room);
   await page.click('#join-button');
-  await page.waitForSelector('#status[data-state="joined"]', { timeout: WAIT_MS });
   return page;
+}
+
+async function joinAs(browser, nick) {
+  const page = await openAs(browser, nick);
+  try {
+    await page.waitForSelector('#status[data-state="joined"]', { timeout: WAIT_MS });
+  } catch (error) {
+    throw new Error(`${nick} did not join; the page says "${await page.textContent('#status')}": ${error.message}`);
+  }
+  return page;
+}
+
+async function wrongKey(browser) {
+  const page = await openAs(browser, 'mallory');
+  await page.waitForSelector('#status[data-state="error"]', { timeout: WAIT_MS });
+  const file = path.join(args.screenshots, `chat-${args.room}-wrong-key.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return {
+    status: await page.textContent('#status'),
+    messages: await messages(page),
+    composeHidden: await page.isHidden('#compose'),
+    screenshots: [file],
+    pageErrors,
+  };
 }
 
 async function say(page, text) {
@@ -65,6 +93,13 @@ function messages(page) {
     headless: true,
   });
   try {
+    if (args.scenario === 'wrong-key') {
+      const result = await wrongKey(browser);
+      clearTimeout(deadline);
+      process.stdout.write(JSON.stringify(result) + '\n');
+      return;
+    }
+
     const alice = await joinAs(browser, 'alice');
     const bob = await joinAs(browser, 'bob');
     await say(alice, 'Hello from alice');

@@ -120,7 +120,9 @@ internal static class ConsumeCommands
             throw new OrleansMQException(ErrorCode.InvalidArgument, $"--count {count} must be ≥ 1.");
         }
 
-        var options = new ConsumerOptions { Prefetch = Math.Clamp(count ?? 100, 1, 100), PollWait = PollWait };
+        // MaxMessages: with --count N the consumer never leases more than N (prefetch alone is split per partition, at
+        // least one each); a message leased and left unsettled at exit would come back with a delivery attempt burnt.
+        var options = new ConsumerOptions { Prefetch = Math.Clamp(count ?? 100, 1, 100), PollWait = PollWait, MaxMessages = count };
         var received = 0;
         var settles = new List<Task>();
         await using (var consumer = broker.Client.CreateConsumer(topic, subscription, options))

@@ -16,8 +16,10 @@ internal sealed class Consumer : IConsumer
     private readonly ConsumerOptions _options;
     private readonly CancellationTokenSource _stop = new();
     private readonly Channel<Delivery> _channel = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _budgetTurn = new(1, 1);
     private PartitionReader[] _readers = [];
     private int _started;
+    private long _budget;
 
     public Consumer(IOrleansMQClient client, IGrainFactory grains, TopicCache topics, string topic, string subscription, ConsumerOptions options)
     {
@@ -31,6 +33,7 @@ internal sealed class Consumer : IConsumer
         Topic = topic;
         Subscription = subscription;
         ConsumerId = options.ConsumerId ?? Guid.NewGuid().ToString("N");
+        _budget = options.MaxMessages ?? long.MaxValue;
     }
 
     public string Topic { get; }
@@ -117,6 +120,10 @@ internal sealed class Consumer : IConsumer
     }
 
     private void Fail(Exception error) => _channel.Writer.TryComplete(error);
+
+    // ConsumerOptions.MaxMessages: the partitions' polls take turns (SemaphoreSlim serves waiters in order, so no
+    // partition starves), and each asks for no more than what is left, so together they never lease more than the limit.
+    private bool Limited => _options.MaxMessages is not null;
 
     private sealed class PartitionReader
     {
@@ -259,6 +266,15 @@ internal sealed class Consumer : IConsumer
             }
         }
 
+        private void ReleaseTurn(ref bool holdsTurn)
+        {
+            if (holdsTurn)
+            {
+                holdsTurn = false;
+                _owner._budgetTurn.Release();
+            }
+        }
+
         private async Task PollLoopAsync()
         {
             var token = _owner._stop.Token;
@@ -280,10 +296,32 @@ internal sealed class Consumer : IConsumer
                     continue;
                 }
 
+                var holdsTurn = false;
+                if (_owner.Limited)
+                {
+                    try
+                    {
+                        await _owner._budgetTurn.WaitAsync(token).ConfigureAwait(false);
+                        holdsTurn = true;
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+
+                var asked = _owner.Limited ? (int)Math.Min(free, Interlocked.Read(ref _owner._budget)) : free;
+                if (asked == 0)
+                {
+                    ReleaseTurn(ref holdsTurn);
+                    return; // MaxMessages leased: nothing more to ask for
+                }
+
                 lock (_pollGate)
                 {
                     if (token.IsCancellationRequested)
                     {
+                        ReleaseTurn(ref holdsTurn);
                         return;
                     }
 
@@ -293,21 +331,25 @@ internal sealed class Consumer : IConsumer
                 ReceiveResult result;
                 try
                 {
-                    result = await _grain.ReceiveAsync(_owner.ConsumerId, free, _owner._options.PollWait).ConfigureAwait(false);
+                    result = await _grain.ReceiveAsync(_owner.ConsumerId, asked, _owner._options.PollWait).ConfigureAwait(false);
+                    Interlocked.Add(ref _owner._budget, -result.Messages.Count);
                     attempt = 0;
                 }
                 catch (Exception ex) when (Transient.IsTransient(ex) && !token.IsCancellationRequested)
                 {
+                    ReleaseTurn(ref holdsTurn);
                     await DelayAsync(Transient.Backoff(attempt++), token).ConfigureAwait(false);
                     continue;
                 }
                 catch (Exception ex) when (!token.IsCancellationRequested)
                 {
+                    ReleaseTurn(ref holdsTurn);
                     _owner.Fail(ex);
                     return;
                 }
                 finally
                 {
+                    ReleaseTurn(ref holdsTurn);
                     lock (_pollGate)
                     {
                         _polling = false;

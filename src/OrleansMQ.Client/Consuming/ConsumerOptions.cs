@@ -9,6 +9,13 @@ public sealed class ConsumerOptions
     /// </summary>
     public int Prefetch { get; set; } = 100;
 
+    /// <summary>
+    /// When set, the most messages this consumer ever leases (over all partitions), for take-N tools such as
+    /// <c>omq consume --count N</c>: a message leased but never settled comes back only after its lease, with its delivery
+    /// attempt counted, so a consumer that stops after N must not hold more. Null (default): no limit. 1–int.MaxValue.
+    /// </summary>
+    public int? MaxMessages { get; set; }
+
     /// <summary>The consumer id (default: a new GUID). Must be unique among the subscription's live consumers.</summary>
     public string? ConsumerId { get; set; }
 
@@ -26,6 +33,11 @@ public sealed class ConsumerOptions
         if (Prefetch is < 1 or > 10_000)
         {
             throw new OrleansMQException(ErrorCode.InvalidArgument, $"Consumer prefetch {Prefetch} must be 1–10000.");
+        }
+
+        if (MaxMessages is < 1)
+        {
+            throw new OrleansMQException(ErrorCode.InvalidArgument, $"Consumer MaxMessages {MaxMessages} must be ≥ 1.");
         }
 
         if (PollWait < TimeSpan.Zero || PollWait > TimeSpan.FromSeconds(20))

@@ -148,5 +148,18 @@ internal sealed class OrleansMQGatewayOptionsValidator : IValidateOptions<Orlean
         {
             errors.Add("Gateway:Security:Jwt:SigningKey must be at least 32 bytes (HMAC-SHA256).");
         }
+
+        if (jwt?.Authority is { Length: > 0 } authority)
+        {
+            if (!Uri.TryCreate(authority, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+            {
+                errors.Add($"Gateway:Security:Jwt:Authority '{authority}' must be an absolute https:// URL.");
+            }
+            else if (uri.Scheme == Uri.UriSchemeHttp && jwt!.RequireHttpsMetadata)
+            {
+                // Caught here rather than as a 500 on the first bearer request.
+                errors.Add($"Gateway:Security:Jwt:Authority '{authority}' is plain http: use https, or set Gateway:Security:Jwt:RequireHttpsMetadata=false (tests and local development only).");
+            }
+        }
     }
 }

@@ -30,8 +30,8 @@ internal static class ConsumeEndpoints
             .WithSummary("Negatively acknowledges deliveries: redelivered after the backoff, dead-lettered after max deliveries.")
             .Produces(StatusCodes.Status204NoContent).ProducesGatewayProblems().ProducesProblem(StatusCodes.Status410Gone);
 
-        queues.MapPost("/{queue}/receive", (string queue, int? max, string? wait, string? encoding, string? consumer, HttpContext context, PullSessions sessions, IOptions<OrleansMQGatewayOptions> options) =>
-                ReceiveAsync(queue, IOrleansMQAdmin.QueueSubscription, max, wait, encoding, consumer, context, sessions, options))
+        queues.MapPost("/{queue}/receive", (string queue, int? max, string? wait, string? encoding, string? consumer, HttpContext context, PullSessions sessions, IOptions<OrleansMQGatewayOptions> options, IGatewayAuthorizer authorizer) =>
+                ReceiveAsync(queue, IOrleansMQAdmin.QueueSubscription, max, wait, encoding, consumer, context, sessions, options, authorizer))
             .Requires(GatewayAction.Consume, GatewayResourceKind.Queue).WithName("ReceiveFromQueue").WithSummary("Long-polls a queue for deliveries.").Produces<ReceiveResponse>().ProducesGatewayProblems();
         queues.MapPost("/{queue}/ack", (string queue, AckRequest request, string? consumer, HttpContext context, PullSessions sessions) =>
                 AckAsync(queue, IOrleansMQAdmin.QueueSubscription, request, consumer, context, sessions))
@@ -42,7 +42,7 @@ internal static class ConsumeEndpoints
     }
 
     private static async Task<ReceiveResponse> ReceiveAsync(string topic, string subscription, int? max, string? wait, string? encoding, string? consumer,
-        HttpContext context, PullSessions sessions, IOptions<OrleansMQGatewayOptions> options)
+        HttpContext context, PullSessions sessions, IOptions<OrleansMQGatewayOptions> options, IGatewayAuthorizer authorizer)
     {
         Names.Validate(topic, "topic");
         Names.Validate(subscription, "subscription");
@@ -65,7 +65,7 @@ internal static class ConsumeEndpoints
         context.Response.Headers[ConsumerIdHeader] = consumerId;
 
         var prefetch = named is null ? count : Math.Max(count, limits.PullPrefetch);
-        var session = await sessions.GetOrOpenAsync(topic, subscription, consumerId, prefetch, context.RequestAborted);
+        var session = await sessions.GetOrOpenAsync(topic, subscription, consumerId, prefetch, authorizer.PrincipalName(context.User), context.RequestAborted);
         var deliveries = await session.ReceiveAsync(count, waitFor, context.RequestAborted);
         return new ReceiveResponse(consumerId, [.. deliveries.Select(d => new DeliveryResponse
         {

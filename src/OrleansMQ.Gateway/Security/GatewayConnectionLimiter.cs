@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace OrleansMQ.Gateway.Security;
 
 /// <summary>
-/// Counts open sessions (STOMP over TCP or WebSocket, other long-lived WebSocket sessions) and subscriptions, in total
+/// Counts open sessions (STOMP over TCP or WebSocket, WebSocket streams, HTTP pull-consume sessions) and subscriptions, in total
 /// and per principal, against <see cref="GatewayLimitsOptions"/>. Every long-lived gateway entry point takes a lease
 /// here after authenticating and disposes it when the session ends.
 /// </summary>

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Security.Claims;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Client;
@@ -15,14 +16,17 @@ namespace OrleansMQ.Gateway.Stomp;
 /// <summary>
 /// One STOMP 1.2 session over a transport. Frames are read and handled one at a time in arrival order; SENDs are
 /// handed to the shared producers without waiting for them (so they pipeline and batch), and a frame with a
-/// <c>receipt</c> header is answered only once everything before it is durable (publishes) or applied (acks).
-/// Subscriptions push MESSAGE frames from their own loops. Any failure ends the session with an ERROR frame.
+/// <c>receipt</c> header is answered only once everything before it is durable (publishes) or applied (acks). Reading
+/// does not wait for that: the receipt is queued with what it waits for, and a receipt writer answers the queue in
+/// frame order. Subscriptions push MESSAGE frames from their own loops. Any failure ends the session with an ERROR
+/// frame, and no RECEIPT follows a failed publish.
 /// </summary>
 internal sealed partial class StompConnection
 {
     private const string ProtocolVersion = "1.2";
     private const int InflightTrimThreshold = 1024;
     private const int MaxInflight = 16 * 1024;
+    private const int MaxPendingReceipts = 4 * 1024;
     private static readonly string ServerName = "OrleansMQ/" + (typeof(StompConnection).Assembly.GetName().Version?.ToString(3) ?? "0");
 
     private static readonly HashSet<string> NotMessageHeaders = new(StringComparer.Ordinal)
@@ -53,6 +57,13 @@ internal sealed partial class StompConnection
     private readonly Dictionary<int, StompSubscription> _subscriptionsByIndex = [];
     private readonly Dictionary<string, List<StompFrame>> _transactions = new(StringComparer.Ordinal);
     private readonly List<Task> _inflight = [];
+    private readonly List<Task> _sinceReceipt = [];
+    private readonly Channel<PendingReceipt> _receipts = Channel.CreateBounded<PendingReceipt>(
+        new BoundedChannelOptions(MaxPendingReceipts) { SingleReader = true, SingleWriter = true });
+    private readonly CancellationTokenSource _stopReceipts = new();
+    private Task _receiptWriter = Task.CompletedTask;
+    private Task _tokenWatch = Task.CompletedTask;
+    private string? _failedReceiptId;
     private readonly List<Task> _closingSubscriptions = [];
     private int _nextSubscriptionIndex;
     private Exception? _failure;
@@ -89,6 +100,7 @@ internal sealed partial class StompConnection
         using var link = CancellationTokenSource.CreateLinkedTokenSource(transportClosed, _closing.Token);
         var watch = WatchAsync(link.Token);
         var frames = WatchFramesAsync(link.Token);
+        _receiptWriter = WriteReceiptsAsync(_stopReceipts.Token);
         Exception? error = null;
         try
         {
@@ -105,14 +117,20 @@ internal sealed partial class StompConnection
 
         if (error is not null && !IsTransportGone(error))
         {
-            // Whatever was accepted before the error is kept: the ERROR frame goes out once earlier SENDs are durable.
+            // Whatever was accepted before the error is kept: receipts whose frames are durable still go out, then the
+            // ERROR frame, once earlier SENDs are durable; nothing after a failed publish is receipted.
+            await FinishReceiptsAsync();
             await SettleInflightAsync();
             await SendErrorAsync(error, _current);
         }
 
+        _receipts.Writer.TryComplete();
+        await _stopReceipts.CancelAsync();
+        await _receiptWriter;
         await _closing.CancelAsync();
         await watch;
         await frames;
+        await _tokenWatch;
         // Close first so the client is not kept waiting for the broker-side clean-up.
         await _transport.CloseAsync();
         await CleanUpAsync();
@@ -221,8 +239,14 @@ internal sealed partial class StompConnection
                 Abort(frame);
                 break;
             case StompCommands.Disconnect:
-                await DrainAsync();
-                await ReceiptAsync(frame, token);
+                // Every receipt, this one last, goes out before the session ends; a failure among them is the session's error.
+                await QueueReceiptAsync(frame, token);
+                await FinishReceiptsAsync();
+                if (Volatile.Read(ref _failure) is { } failure)
+                {
+                    throw failure;
+                }
+
                 return false;
             case StompCommands.Connect or StompCommands.Stomp:
                 throw new StompProtocolException("already connected", "CONNECT was already received on this connection.");
@@ -232,10 +256,10 @@ internal sealed partial class StompConnection
 
         if (frame[StompHeaders.Receipt] is not null)
         {
-            await DrainAsync();
-            await ReceiptAsync(frame, token);
+            await QueueReceiptAsync(frame, token);
         }
-        else if (_inflight.Count > MaxInflight)
+
+        if (_inflight.Count > MaxInflight)
         {
             await ThrottleAsync();
         }
@@ -272,6 +296,10 @@ internal sealed partial class StompConnection
         ]), token);
         _connected.TrySetResult();
         LogConnected(_logger, SessionId, serverSends, serverExpects);
+        if (TokenExpiry.Of(_principal, _security.TokenClockSkew) is { } expiresAt)
+        {
+            _tokenWatch = WatchTokenAsync(expiresAt, token);
+        }
     }
 
     /// <summary>
@@ -766,9 +794,16 @@ internal sealed partial class StompConnection
 
         Observe(work);
         _inflight.Add(work);
+        _sinceReceipt.Add(work);
         if (_inflight.Count > InflightTrimThreshold)
         {
             _inflight.RemoveAll(t => t.IsCompleted);
+        }
+
+        if (_sinceReceipt.Count > InflightTrimThreshold)
+        {
+            // Only successes may go: a failed publish must keep failing the next receipt's wait.
+            _sinceReceipt.RemoveAll(t => t.IsCompletedSuccessfully);
         }
     }
 
@@ -788,17 +823,88 @@ internal sealed partial class StompConnection
         }
     }
 
-    /// <summary>Waits until every publish and ack handed out so far completed; throws the first failure.</summary>
-    private async Task DrainAsync()
+    /// <summary>
+    /// Queues the frame's RECEIPT behind the work handed out since the previous receipt. The writer answers receipts
+    /// in order, so a receipt also waits for everything before earlier receipts. Waits only when
+    /// <see cref="MaxPendingReceipts"/> receipts are already waiting.
+    /// </summary>
+    private ValueTask QueueReceiptAsync(StompFrame frame, CancellationToken token)
     {
-        if (_inflight.Count == 0)
+        if (frame[StompHeaders.Receipt] is not { } receipt)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
 
-        var pending = _inflight.ToArray();
-        _inflight.Clear();
-        await Task.WhenAll(pending);
+        Task durable;
+        switch (_sinceReceipt.Count)
+        {
+            case 0:
+                durable = Task.CompletedTask;
+                break;
+            case 1:
+                durable = _sinceReceipt[0];
+                break;
+            default:
+                durable = Task.WhenAll(_sinceReceipt.ToArray());
+                break;
+        }
+
+        _sinceReceipt.Clear();
+        var pending = new PendingReceipt(receipt, durable);
+        return _receipts.Writer.TryWrite(pending) ? ValueTask.CompletedTask : _receipts.Writer.WriteAsync(pending, token);
+    }
+
+    /// <summary>
+    /// Sends the queued receipts in frame order, each once its work is done; stops at the first failed one (the
+    /// session fails with it), so no receipt after a failure claims success.
+    /// </summary>
+    private async Task WriteReceiptsAsync(CancellationToken token)
+    {
+        var reader = _receipts.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(token))
+            {
+                while (reader.TryRead(out var pending))
+                {
+                    try
+                    {
+                        await pending.Durable.WaitAsync(token);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // The ERROR frame answers this receipt instead.
+                        Volatile.Write(ref _failedReceiptId, pending.ReceiptId);
+                        Fail(ex);
+                        return;
+                    }
+
+                    await SendFrameAsync(new StompFrame(StompCommands.Receipt, [new(StompHeaders.ReceiptId, pending.ReceiptId)]), token);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex) when (IsTransportGone(ex))
+        {
+            Fail(ex);
+        }
+    }
+
+    /// <summary>Lets the writer answer what is queued (boundedly: a publish that never completes is not waited out).</summary>
+    private async Task FinishReceiptsAsync()
+    {
+        _receipts.Writer.TryComplete();
+        try
+        {
+            await _receiptWriter.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            await _stopReceipts.CancelAsync();
+            await _receiptWriter;
+        }
     }
 
     /// <summary>Waits (boundedly) for in-flight work when the session is failing; their own failures are already reported.</summary>
@@ -814,12 +920,11 @@ internal sealed partial class StompConnection
         }
 
         _inflight.Clear();
+        _sinceReceipt.Clear();
     }
 
-    private Task ReceiptAsync(StompFrame frame, CancellationToken token) =>
-        frame[StompHeaders.Receipt] is { } receipt
-            ? SendFrameAsync(new StompFrame(StompCommands.Receipt, [new(StompHeaders.ReceiptId, receipt)]), token).AsTask()
-            : Task.CompletedTask;
+    /// <summary>A RECEIPT waiting for the work it confirms.</summary>
+    private readonly record struct PendingReceipt(string ReceiptId, Task Durable);
 
     /// <summary>A background failure (a publish, an ack, a subscription): the session ends with an ERROR frame.</summary>
     private void Fail(Exception error)
@@ -909,6 +1014,22 @@ internal sealed partial class StompConnection
         }
     }
 
+    /// <summary>Ends a session authenticated by a bearer token when the token expires: ERROR "token expired", no more MESSAGE frames.</summary>
+    private async Task WatchTokenAsync(DateTimeOffset expiresAt, CancellationToken token)
+    {
+        try
+        {
+            await TokenExpiry.WaitAsync(expiresAt, _time, token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        var expired = TokenExpiry.Expired(expiresAt);
+        Fail(new StompProtocolException(TokenExpiry.Message, expired.Message, expired));
+    }
+
     /// <summary>Closes a connection whose current frame is not complete within <see cref="StompOptions.FrameTimeout"/> of its first byte.</summary>
     private async Task WatchFramesAsync(CancellationToken token)
     {
@@ -961,7 +1082,7 @@ internal sealed partial class StompConnection
         }
 
         headers.Insert(0, new(StompHeaders.Message, message));
-        if (frame?[StompHeaders.Receipt] is { } receipt)
+        if ((Volatile.Read(ref _failedReceiptId) ?? frame?[StompHeaders.Receipt]) is { } receipt)
         {
             headers.Add(new(StompHeaders.ReceiptId, receipt));
         }

@@ -28,6 +28,6 @@ internal sealed class StompSessionFactory(
     /// upgrade's <c>HttpContext.User</c>); credentials in CONNECT take precedence over it.
     /// </summary>
     public Task RunAsync(IStompTransport transport, CancellationToken transportClosed, ClaimsPrincipal? transportPrincipal = null) =>
-        new StompConnection(transport, client, producers, new StompSecurity(authenticator, authorizer, limiter, transportPrincipal),
+        new StompConnection(transport, client, producers, new StompSecurity(authenticator, authorizer, limiter, transportPrincipal, options.Value.Security.Jwt.ClockSkew),
             options.Value.Stomp, _logger, time ?? TimeProvider.System).RunAsync(transportClosed);
 }

@@ -22,8 +22,8 @@ internal static class StreamEndpoints
             .WithSummary("WebSocket upgrade: a streaming consume session with credit-based flow control (JSON text frames).")
             .WithDescription(ProtocolDescription)
             .Produces(StatusCodes.Status101SwitchingProtocols).ProducesGatewayProblems();
-        queues.MapGet("/{queue}/stream", (string queue, string? consumer, string? encoding, HttpContext context, StreamSessionFactory sessions) =>
-                StreamAsync(queue, IOrleansMQAdmin.QueueSubscription, consumer, encoding, context, sessions))
+        queues.MapGet("/{queue}/stream", (string queue, string? consumer, string? encoding, HttpContext context, StreamSessionFactory sessions, GatewayConnectionLimiter limiter, IGatewayAuthorizer authorizer) =>
+                StreamAsync(queue, IOrleansMQAdmin.QueueSubscription, consumer, encoding, context, sessions, limiter, authorizer))
             .Requires(GatewayAction.Consume, GatewayResourceKind.Queue)
             .WithName("StreamQueue")
             .WithSummary("WebSocket upgrade: a streaming consume session of a queue with credit-based flow control (JSON text frames).")
@@ -41,7 +41,8 @@ internal static class StreamEndpoints
         "{\"type\":\"error\",\"code\":ErrorCode,\"message\",\"fatal\":true} then close (1008 for client mistakes), or fatal:false with the id of an ack/nack the broker refused. " +
         "Closing the WebSocket releases every unacked delivery to the other consumers at once.";
 
-    private static async Task StreamAsync(string topic, string subscription, string? consumer, string? encoding, HttpContext context, StreamSessionFactory sessions)
+    private static async Task StreamAsync(string topic, string subscription, string? consumer, string? encoding, HttpContext context, StreamSessionFactory sessions,
+        GatewayConnectionLimiter limiter, IGatewayAuthorizer authorizer)
     {
         Names.Validate(topic, "topic");
         Names.Validate(subscription, "subscription");
@@ -57,11 +58,16 @@ internal static class StreamEndpoints
             throw new OrleansMQException(ErrorCode.InvalidArgument, $"Open {context.Request.Path} as a WebSocket (GET with Upgrade: websocket).");
         }
 
+        // Like a STOMP connection with one subscription: a session and a subscription slot of the principal, taken before
+        // the upgrade (so a full limit is a 429 problem), released when the session ends.
+        var principal = authorizer.PrincipalName(context.User);
+        using var connectionSlot = limiter.OpenConnection(principal);
+        using var subscriptionSlot = limiter.OpenSubscription(principal);
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         StreamSession session;
         try
         {
-            session = await sessions.OpenAsync(socket, topic, subscription, consumerId, forceBase64, context.RequestAborted);
+            session = await sessions.OpenAsync(socket, topic, subscription, consumerId, forceBase64, context.User, context.RequestAborted);
         }
         catch (OrleansMQException ex)
         {

@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Gateway.Http;
+using OrleansMQ.Gateway.Security;
 using OrleansMQ.Grains;
 
 namespace OrleansMQ.Gateway.WebSockets;
@@ -57,6 +58,9 @@ internal sealed partial class StreamSession
         _acks = [.. Enumerable.Range(0, partitions).Select(_ => Channel.CreateUnbounded<DeliveryTag>(new UnboundedChannelOptions { SingleReader = true }))];
     }
 
+    /// <summary>When the session's bearer token expires (the session then ends with an Unauthorized error frame), or null.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
     /// <summary>Runs until the client closes, a fatal error closes the session, or <paramref name="aborted"/> fires.</summary>
     public async Task RunAsync(CancellationToken aborted)
     {
@@ -64,6 +68,7 @@ internal sealed partial class StreamSession
         var readers = _partitions.Select((grain, p) => ReadPartitionAsync(grain, p)).ToArray();
         var writer = WriteDeliveriesAsync();
         var ackers = _partitions.Select((grain, p) => SendAcksAsync(grain, p)).ToArray();
+        var tokenWatch = ExpiresAt is { } expiresAt ? WatchTokenAsync(expiresAt) : Task.CompletedTask;
         try
         {
             await ReceiveFramesAsync(aborted);
@@ -71,6 +76,7 @@ internal sealed partial class StreamSession
         finally
         {
             await _stop.CancelAsync();
+            await tokenWatch;
             _outbox.Writer.TryComplete();
             await Task.WhenAll(readers);
             await writer;
@@ -350,6 +356,21 @@ internal sealed partial class StreamSession
         }
     }
 
+    /// <summary>Ends the session when its bearer token expires: an Unauthorized error frame, then a policy-violation close.</summary>
+    private async Task WatchTokenAsync(DateTimeOffset expiresAt)
+    {
+        try
+        {
+            await TokenExpiry.WaitAsync(expiresAt, _time, _stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        await FailAsync(TokenExpiry.Expired(expiresAt));
+    }
+
     // ---- sending and closing ----------------------------------------------------------------------------------------
 
     /// <summary>Sends a fatal error frame and closes the WebSocket (policy violation for client mistakes); once per session.</summary>
@@ -362,7 +383,7 @@ internal sealed partial class StreamSession
 
         LogFailed(_logger, _topic, _subscription, _consumerId, error.Code, error.Message);
         await TrySendAsync(StreamServerFrames.Error(error.Code, error.Message, fatal: true));
-        var status = error.Code is ErrorCode.InvalidArgument or ErrorCode.UnknownDelivery or ErrorCode.MessageTooLarge
+        var status = error.Code is ErrorCode.InvalidArgument or ErrorCode.UnknownDelivery or ErrorCode.MessageTooLarge or ErrorCode.Unauthorized
             ? WebSocketCloseStatus.PolicyViolation
             : WebSocketCloseStatus.InternalServerError;
         await _sending.WaitAsync();

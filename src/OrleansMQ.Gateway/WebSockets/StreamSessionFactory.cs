@@ -1,7 +1,9 @@
 using System.Net.WebSockets;
+using System.Security.Claims;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansMQ.Client;
+using OrleansMQ.Gateway.Security;
 
 namespace OrleansMQ.Gateway.WebSockets;
 
@@ -19,9 +21,9 @@ internal sealed class StreamSessionFactory(
 
     /// <summary>
     /// Finds the subscription (NotFound when the topic or subscription does not exist) and returns a session ready to
-    /// run on <paramref name="socket"/>.
+    /// run on <paramref name="socket"/>; a session of a bearer token's <paramref name="principal"/> ends when the token expires.
     /// </summary>
-    public async Task<StreamSession> OpenAsync(WebSocket socket, string topic, string subscription, string consumerId, bool forceBase64, CancellationToken cancellationToken)
+    public async Task<StreamSession> OpenAsync(WebSocket socket, string topic, string subscription, string consumerId, bool forceBase64, ClaimsPrincipal principal, CancellationToken cancellationToken)
     {
         var info = await client.Admin.GetTopicAsync(topic, cancellationToken);
         if (!info.Subscriptions.TryGetValue(subscription, out var spec))
@@ -30,6 +32,9 @@ internal sealed class StreamSessionFactory(
         }
 
         return new StreamSession(socket, grains, topic, subscription, info.Spec.Partitions, spec, consumerId, forceBase64,
-            options.Value.WebSocketStream, _logger, time ?? TimeProvider.System);
+            options.Value.WebSocketStream, _logger, time ?? TimeProvider.System)
+        {
+            ExpiresAt = TokenExpiry.Of(principal, options.Value.Security.Jwt.ClockSkew),
+        };
     }
 }

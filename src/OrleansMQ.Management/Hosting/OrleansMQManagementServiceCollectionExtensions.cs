@@ -35,8 +35,10 @@ public static class OrleansMQManagementServiceCollectionExtensions
         services.AddOrleansMQClient();
         services.AddSingleton<RateSampler>();
         services.AddHostedService(sp => sp.GetRequiredService<RateSampler>());
+        services.AddSingleton<ClusterRates>();
         services.AddSingleton<ManagementQueries>();
         services.AddSingleton<ManagementActions>();
+        OrleansMQ.Management.Login.ManagementLogin.AddCookie(services);
         services.AddRazorPages().AddApplicationPart(typeof(OrleansMQManagementOptions).Assembly);
         return services;
     }

@@ -1,15 +1,21 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace OrleansMQ.Management.Rates;
 
 /// <summary>
 /// Listens to the <c>OrleansMQ</c> meter's message counters in this process and keeps per-second rates for the
-/// management page's live charts. Rates are this silo's (the partitions and subscriptions it hosts).
+/// management page's live charts. Rates are this silo's (the partitions and subscriptions it hosts); when the process
+/// hosts a silo, each second's sample also goes to the <see cref="IRateBoardGrain"/>, which the page reads for the
+/// cluster-wide rates (<see cref="ClusterRates"/>).
 /// </summary>
-public sealed class RateSampler : BackgroundService
+public sealed partial class RateSampler : BackgroundService
 {
+    private readonly IServiceProvider _services;
+    private readonly ILogger<RateSampler> _logger;
     private readonly MeterListener _listener = new();
     private readonly TimeProvider _time;
     private readonly int _capacity;
@@ -21,9 +27,11 @@ public sealed class RateSampler : BackgroundService
     private long _deadLettered;
 
     /// <summary>Creates the sampler (started as a hosted service).</summary>
-    public RateSampler(TimeProvider time, IOptions<OrleansMQManagementOptions> options)
+    public RateSampler(TimeProvider time, IOptions<OrleansMQManagementOptions> options, IServiceProvider services, ILogger<RateSampler> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _services = services;
+        _logger = logger;
         _time = time;
         _capacity = options.Value.RateHistorySeconds;
         _listener.InstrumentPublished = (instrument, listener) =>
@@ -46,8 +54,8 @@ public sealed class RateSampler : BackgroundService
     }
 
     /// <summary>Totals counted since the silo started: published, delivered, acked, dead-lettered.</summary>
-    public (long Published, long Delivered, long Acked, long DeadLettered) Totals =>
-        (Interlocked.Read(ref _published), Interlocked.Read(ref _delivered), Interlocked.Read(ref _acked), Interlocked.Read(ref _deadLettered));
+    public RateTotals Totals =>
+        new(Interlocked.Read(ref _published), Interlocked.Read(ref _delivered), Interlocked.Read(ref _acked), Interlocked.Read(ref _deadLettered));
 
     /// <summary>The per-second history, oldest first.</summary>
     public IReadOnlyList<RateSample> History()
@@ -79,6 +87,8 @@ public sealed class RateSampler : BackgroundService
                         _history.Dequeue();
                     }
                 }
+
+                Report(now, sample);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -86,6 +96,31 @@ public sealed class RateSampler : BackgroundService
             // Shutting down.
         }
     }
+
+    // One one-way grain call per second: the board keeps every silo's history for the page on any silo. Before the silo
+    // is active (or while it is shutting down) the call fails; the next second tries again.
+    private void Report(RateTotals totals, RateSample sample)
+    {
+        if (_services.GetService<ILocalSiloDetails>() is not { } silo)
+        {
+            return; // not a silo (a client-only host): nothing to report to
+        }
+
+        try
+        {
+            _ = _services.GetRequiredService<IGrainFactory>().GetGrain<IRateBoardGrain>(0)
+                .ReportAsync(silo.SiloAddress.ToParsableString(), silo.Name, totals, sample, _capacity)
+                .ContinueWith(t => LogReportFailed(t.Exception!.GetBaseException()), CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        catch (Exception ex) when (ex is OrleansException or InvalidOperationException or ObjectDisposedException)
+        {
+            LogReportFailed(ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 6101, Level = LogLevel.Debug, Message = "Could not report this silo's message rates to the rate board")]
+    private partial void LogReportFailed(Exception exception);
 
     /// <inheritdoc />
     public override void Dispose()

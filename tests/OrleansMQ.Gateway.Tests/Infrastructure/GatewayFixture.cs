@@ -40,7 +40,7 @@ public class GatewayFixture : IAsyncLifetime
     /// <summary>The silo's Orleans gateway port (for Orleans clients).</summary>
     public int OrleansGatewayPort => Silo.GatewayPort;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         try
         {

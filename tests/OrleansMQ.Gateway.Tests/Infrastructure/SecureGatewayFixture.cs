@@ -23,11 +23,20 @@ public sealed class SecureGatewayFixture : GatewayFixture
     /// <summary>limited: consume topics <c>limits.*</c>; its sessions and subscriptions hit the small limits.</summary>
     public const string LimitedKey = "limited-key-0b6e3f9a8c2d4175";
 
+    /// <summary>chatter: produce and consume topics <c>chat.*</c> (the browser chat's rooms), nothing else.</summary>
+    public const string ChatKey = "chat-key-3e81d0a5f7c24b96";
+
     public const string Issuer = "https://issuer.omq.test";
     public const string Audience = "omq-gateway";
     public const int MaxConnectionsPerPrincipal = 3;
     public const int MaxSubscriptionsPerPrincipal = 2;
     public static readonly TimeSpan SlowClientTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Tolerated token clock skew: short, so sessions with short-lived tokens end soon after <c>exp</c>.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(1);
+
+    /// <summary>An HTTP pull session unused for this long closes (and frees its principal's slots).</summary>
+    public static readonly TimeSpan PullSessionIdleTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>The HMAC key tokens are signed with (made for this run).</summary>
     public string SigningKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
@@ -49,15 +58,20 @@ public sealed class SecureGatewayFixture : GatewayFixture
         $"--Gateway:Security:ApiKeys:3:Key={LimitedKey}",
         "--Gateway:Security:ApiKeys:3:Principal=limited",
         "--Gateway:Security:ApiKeys:3:Access:0=consume:topic:limits.*",
+        $"--Gateway:Security:ApiKeys:4:Key={ChatKey}",
+        "--Gateway:Security:ApiKeys:4:Principal=chatter",
+        "--Gateway:Security:ApiKeys:4:Access:0=produce,consume:topic:chat.*",
         $"--Gateway:Security:Jwt:Issuer={Issuer}",
         $"--Gateway:Security:Jwt:Audience={Audience}",
         $"--Gateway:Security:Jwt:SigningKey={SigningKey}",
+        $"--Gateway:Security:Jwt:ClockSkew={ClockSkew}",
         "--Gateway:Security:Roles:publisher:0=produce:topic:orders.*",
         $"--Gateway:Limits:MaxConnectionsPerPrincipal={MaxConnectionsPerPrincipal}",
         $"--Gateway:Limits:MaxSubscriptionsPerPrincipal={MaxSubscriptionsPerPrincipal}",
         $"--Gateway:Limits:RequestHeadersTimeout={SlowClientTimeout}",
         $"--Gateway:Stomp:ConnectTimeout={SlowClientTimeout}",
         $"--Gateway:Stomp:FrameTimeout={SlowClientTimeout}",
+        $"--Gateway:PullSessionIdleTimeout={PullSessionIdleTimeout}",
     ];
 
     protected override HttpMessageHandler CreateHandler() => new ApiKeyHandler(AdminKey);

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using System.Text;
 using OrleansMQ.Gateway.Tests.Infrastructure;
 
@@ -145,5 +147,115 @@ public sealed class LimitTests(SecureGatewayFixture gateway)
 
         Assert.False(timeout.IsCancellationRequested, "the server kept the slow request open");
         Assert.DoesNotContain("200 OK", received.ToString());
+    }
+
+    [Fact]
+    public async Task Http_pull_sessions_count_toward_the_principal_limits_and_an_expired_one_frees_its_slot()
+    {
+        var token = gateway.Token("pull-" + Guid.NewGuid().ToString("N")[..8], access: ["consume:topic:limits.*"]);
+        var topic = await gateway.CreateTopicAsync(Unique.Dotted("limits"), new { partitions = 1 });
+        (await gateway.Http.PutAsJsonAsync($"topics/{topic}/subscriptions/s", new { type = "Shared" })).EnsureSuccessStatusCode();
+        Task<HttpResponseMessage> ReceiveAs(string consumer) =>
+            gateway.SendAsAsync(HttpMethod.Post, $"topics/{topic}/subscriptions/s/receive?consumer={consumer}", Credential.Bearer(token));
+
+        // Each named consumer is a pull session: one session and one subscription slot until it closes.
+        for (var i = 0; i < SecureGatewayFixture.MaxSubscriptionsPerPrincipal; i++)
+        {
+            using var opened = await ReceiveAs($"c{i}");
+            Assert.True(opened.IsSuccessStatusCode, $"c{i}: {(int)opened.StatusCode} {await opened.Content.ReadAsStringAsync()}");
+        }
+
+        using (var refused = await ReceiveAs("one-too-many"))
+        {
+            var detail = await SecureGatewayExtensions.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "LimitExceeded");
+            Assert.Contains($"the limit is Gateway:Limits:MaxSubscriptionsPerPrincipal={SecureGatewayFixture.MaxSubscriptionsPerPrincipal}", detail);
+        }
+
+        // An open session is reused, not counted again; another principal is not affected.
+        using (var again = await ReceiveAs("c0"))
+        {
+            Assert.True(again.IsSuccessStatusCode, await again.Content.ReadAsStringAsync());
+        }
+
+        using (var other = await gateway.SendAsAsync(HttpMethod.Post, $"topics/{topic}/subscriptions/s/receive?consumer=other", Credential.Key(SecureGatewayFixture.AdminKey)))
+        {
+            Assert.True(other.IsSuccessStatusCode, await other.Content.ReadAsStringAsync());
+        }
+
+        // Unused sessions close after Gateway:PullSessionIdleTimeout and give their slots back: poll with a deadline.
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var retry = await ReceiveAs("one-too-many");
+            if (retry.IsSuccessStatusCode)
+            {
+                break;
+            }
+
+            Assert.Equal(HttpStatusCode.TooManyRequests, retry.StatusCode);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"no pull session slot freed within 60 s (idle timeout {SecureGatewayFixture.PullSessionIdleTimeout})");
+            await Task.Delay(250);
+        }
+    }
+
+    [Fact]
+    public async Task Websocket_stream_sessions_count_toward_the_principal_limits_and_a_closed_one_frees_its_slot()
+    {
+        var token = gateway.Token("ws-" + Guid.NewGuid().ToString("N")[..8], access: ["consume:topic:limits.*"]);
+        var topic = await gateway.CreateTopicAsync(Unique.Dotted("limits"), new { partitions = 1 });
+        (await gateway.Http.PutAsJsonAsync($"topics/{topic}/subscriptions/s", new { type = "Shared" })).EnsureSuccessStatusCode();
+        var uri = new Uri($"ws://127.0.0.1:{gateway.HttpPort}/topics/{topic}/subscriptions/s/stream");
+        ClientWebSocket NewSocket()
+        {
+            var socket = new ClientWebSocket();
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+            socket.Options.CollectHttpResponseDetails = true;
+            return socket;
+        }
+
+        var open = new List<ClientWebSocket>();
+        try
+        {
+            for (var i = 0; i < SecureGatewayFixture.MaxSubscriptionsPerPrincipal; i++)
+            {
+                var socket = NewSocket();
+                open.Add(socket);
+                await socket.ConnectAsync(uri, CancellationToken.None);
+            }
+
+            using (var refused = NewSocket())
+            {
+                await Assert.ThrowsAsync<WebSocketException>(() => refused.ConnectAsync(uri, CancellationToken.None));
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.HttpStatusCode);
+            }
+
+            await open[0].CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+            // The slot is released once the server finished the session: poll with a deadline.
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                using var again = NewSocket();
+                try
+                {
+                    await again.ConnectAsync(uri, CancellationToken.None);
+                    await again.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    break;
+                }
+                catch (WebSocketException)
+                {
+                    Assert.Equal(HttpStatusCode.TooManyRequests, again.HttpStatusCode);
+                    Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "no WebSocket stream slot freed within 60 s");
+                    await Task.Delay(250);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var socket in open)
+            {
+                socket.Abort();
+                socket.Dispose();
+            }
+        }
     }
 }

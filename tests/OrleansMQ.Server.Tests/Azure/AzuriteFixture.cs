@@ -25,6 +25,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
     private readonly StringBuilder _output = new();
     private Process? _process;
     private string? _location;
+    private (int Blob, int Queue, int Table)? _ports;
 
     /// <summary>A connection string for the running emulator (explicit endpoints: <c>UseDevelopmentStorage</c> assumes the default ports).</summary>
     public string ConnectionString { get; private set; } = "";
@@ -57,11 +58,49 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public Task DisposeAsync() => StopAsync();
 
-    private async Task StartAsync(string bin)
+    /// <summary>
+    /// Kills the emulator by the process id this fixture started (its data folder and ports are kept, so
+    /// <see cref="StartAgainAsync"/> brings the same storage back). For outage tests; use a fixture of your own for them.
+    /// </summary>
+    public async Task KillAsync()
     {
-        _location = Path.Combine(Path.GetTempPath(), "orleansmq-azurite", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_location);
-        var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+        var process = _process ?? throw new InvalidOperationException("Azurite is not running.");
+        _process = null;
+        try
+        {
+            process.Kill(entireProcessTree: true);
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(wait.Token);
+        }
+        finally
+        {
+            process.Dispose();
+        }
+    }
+
+    /// <summary>Starts the emulator again after <see cref="KillAsync"/>, on the same ports and data folder.</summary>
+    public async Task StartAgainAsync()
+    {
+        if (_process is not null || _location is null || _ports is not { } ports)
+        {
+            throw new InvalidOperationException("Azurite was not started and killed by this fixture.");
+        }
+
+        await StartAsync(await FindOrInstallAsync(), _location, ports);
+    }
+
+    private Task StartAsync(string bin)
+    {
+        var location = Path.Combine(Path.GetTempPath(), "orleansmq-azurite", Guid.NewGuid().ToString("N"));
+        _location = location;
+        Directory.CreateDirectory(location);
+        return StartAsync(bin, location, (FreePort(), FreePort(), FreePort()));
+    }
+
+    private async Task StartAsync(string bin, string location, (int Blob, int Queue, int Table) ports)
+    {
+        var (blob, queue, table) = ports;
+        _ports = ports;
         var start = new ProcessStartInfo(bin)
         {
             RedirectStandardOutput = true,
@@ -70,7 +109,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
         };
         foreach (var arg in new[]
         {
-            "--location", _location,
+            "--location", location,
             "--blobHost", "127.0.0.1", "--blobPort", $"{blob}",
             "--queueHost", "127.0.0.1", "--queuePort", $"{queue}",
             "--tableHost", "127.0.0.1", "--tablePort", $"{table}",

@@ -21,6 +21,7 @@ internal sealed class PullSession : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _pump;
     private long _lastUsed;
+    private int _receivers;
     private int _disposed;
 
     public PullSession(IConsumer consumer, TimeSpan ackTimeout, TimeProvider time)
@@ -34,7 +35,11 @@ internal sealed class PullSession : IAsyncDisposable
 
     public string ConsumerId => _consumer.ConsumerId;
 
-    public TimeSpan IdleFor => _time.GetElapsedTime(Interlocked.Read(ref _lastUsed));
+    /// <summary>How long nobody used the session; zero while a receive (a long poll) is in progress.</summary>
+    public TimeSpan IdleFor => Volatile.Read(ref _receivers) > 0 ? TimeSpan.Zero : _time.GetElapsedTime(Interlocked.Read(ref _lastUsed));
+
+    /// <summary>The principal's session and subscription slots (see <c>GatewayConnectionLimiter</c>), released when the session closes.</summary>
+    public IDisposable? Slots { get; init; }
 
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -42,6 +47,20 @@ internal sealed class PullSession : IAsyncDisposable
     public async Task<IReadOnlyList<Delivery>> ReceiveAsync(int max, TimeSpan wait, CancellationToken cancellationToken)
     {
         Touch();
+        Interlocked.Increment(ref _receivers);
+        try
+        {
+            return await ReceiveOneAtATimeAsync(max, wait, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _receivers);
+            Touch();
+        }
+    }
+
+    private async Task<IReadOnlyList<Delivery>> ReceiveOneAtATimeAsync(int max, TimeSpan wait, CancellationToken cancellationToken)
+    {
         await _receiving.WaitAsync(cancellationToken);
         try
         {
@@ -77,7 +96,6 @@ internal sealed class PullSession : IAsyncDisposable
         finally
         {
             _receiving.Release();
-            Touch();
         }
     }
 
@@ -108,10 +126,17 @@ internal sealed class PullSession : IAsyncDisposable
             return;
         }
 
-        await _stop.CancelAsync();
-        await _consumer.DisposeAsync();
-        await _pump;
-        _stop.Dispose();
+        try
+        {
+            await _stop.CancelAsync();
+            await _consumer.DisposeAsync();
+            await _pump;
+            _stop.Dispose();
+        }
+        finally
+        {
+            Slots?.Dispose();
+        }
     }
 
     private void Touch() => Interlocked.Exchange(ref _lastUsed, _time.GetTimestamp());

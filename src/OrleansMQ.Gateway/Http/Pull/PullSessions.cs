@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansMQ.Client;
+using OrleansMQ.Gateway.Security;
 using OrleansMQ.Grains;
 
 namespace OrleansMQ.Gateway.Http.Pull;
@@ -14,6 +15,7 @@ namespace OrleansMQ.Gateway.Http.Pull;
 internal sealed partial class PullSessions(
     IOrleansMQClient client,
     IGrainFactory grains,
+    GatewayConnectionLimiter limiter,
     IOptions<OrleansMQGatewayOptions> options,
     ILogger<PullSessions> logger,
     TimeProvider? time = null) : BackgroundService
@@ -27,9 +29,10 @@ internal sealed partial class PullSessions(
     /// The session for the key, opening one (and its consumer) when there is none. NotFound when the subscription does
     /// not exist. <paramref name="prefetch"/> is the new consumer's credit: the configured read-ahead for a named
     /// consumer, just the requested count for an anonymous one (which may never come back, so it must not lease more
-    /// than it was handed).
+    /// than it was handed). A new session takes a session and a subscription slot of <paramref name="principal"/> (like
+    /// a STOMP connection with one subscription) until it closes: LimitExceeded when either limit is reached.
     /// </summary>
-    public async Task<PullSession> GetOrOpenAsync(string topic, string subscription, string consumerId, int prefetch, CancellationToken cancellationToken)
+    public async Task<PullSession> GetOrOpenAsync(string topic, string subscription, string consumerId, int prefetch, string principal, CancellationToken cancellationToken)
     {
         var key = (topic, subscription, consumerId);
         if (_sessions.TryGetValue(key, out var existing) && !existing.IsDisposed)
@@ -43,8 +46,9 @@ internal sealed partial class PullSessions(
             throw new OrleansMQException(ErrorCode.NotFound, $"Subscription '{subscription}' on topic '{topic}' does not exist.");
         }
 
+        var slots = OpenSlots(principal);
         var consumer = client.CreateConsumer(topic, subscription, new ConsumerOptions { ConsumerId = consumerId, Prefetch = prefetch });
-        var session = new PullSession(consumer, spec.AckTimeout, _time);
+        var session = new PullSession(consumer, spec.AckTimeout, _time) { Slots = slots };
         var winner = _sessions.AddOrUpdate(key, session, (_, current) => current.IsDisposed ? session : current);
         if (!ReferenceEquals(winner, session))
         {
@@ -56,6 +60,20 @@ internal sealed partial class PullSessions(
         }
 
         return winner;
+    }
+
+    private IDisposable OpenSlots(string principal)
+    {
+        var connection = limiter.OpenConnection(principal);
+        try
+        {
+            return new Slots(connection, limiter.OpenSubscription(principal));
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -148,6 +166,15 @@ internal sealed partial class PullSessions(
             {
                 await session.DisposeAsync();
             }
+        }
+    }
+
+    private sealed class Slots(IDisposable connection, IDisposable subscription) : IDisposable
+    {
+        public void Dispose()
+        {
+            subscription.Dispose();
+            connection.Dispose();
         }
     }
 
