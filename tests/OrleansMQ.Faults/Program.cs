@@ -18,11 +18,12 @@ var producers = new Option<int>("--producers") { DefaultValueFactory = _ => 2 };
 var messages = new Option<int>("--messages") { Description = "Messages per producer.", DefaultValueFactory = _ => 1500 };
 var rate = new Option<int>("--rate") { Description = "Publishes per second per producer (0: unthrottled).", DefaultValueFactory = _ => 150 };
 var output = new Option<string>("--out") { Description = "Output folder.", Required = true };
-var subscriptions = new Option<string[]>("--subscription") { Description = "name:Type:consumers, e.g. ks:KeyShared:2 (repeatable).", DefaultValueFactory = _ => ["ex:Exclusive:1"] };
+var subscriptions = new Option<string[]>("--subscription") { Description = "name:Type:consumers, e.g. ks:KeyShared:2 (repeatable; none: publish only).", DefaultValueFactory = _ => [] };
+var keys = new Option<int>("--keys") { Description = "Distinct message keys per producer (they pick the partitions).", DefaultValueFactory = _ => 8 };
 
 var workload = new Command("workload", "Publish numbered messages and consume them, logging publishes.jsonl and deliveries.jsonl.")
 {
-    gateway, topic, runId, partitions, producers, messages, rate, output, subscriptions,
+    gateway, topic, runId, partitions, producers, messages, rate, output, subscriptions, keys,
 };
 workload.SetAction((r, ct) => new WorkloadRunner(new WorkloadOptions
 {
@@ -33,6 +34,7 @@ workload.SetAction((r, ct) => new WorkloadRunner(new WorkloadOptions
     Producers = r.GetValue(producers),
     Messages = r.GetValue(messages),
     Rate = r.GetValue(rate),
+    Keys = r.GetValue(keys),
     OutputDirectory = r.GetValue(output)!,
     Subscriptions = [.. r.GetValue(subscriptions)!.Select(SubscriptionPlan.Parse)],
 }, Console.Out).RunAsync(ct));
@@ -110,8 +112,8 @@ run.SetAction(async (r, ct) =>
         "",
         $"Command: `scripts/faults.sh --seed {theSeed} --duration {r.GetValue(duration)}`; {producerCount} producers per run at {perSecond} msgs/s each.",
         "",
-        "| scenario | faults | published | acked | unknown | deliveries | lost | lost to injected disk faults | unexpected | corrupt | log duplicates | redeliveries | order violations | result |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | faults | published | acked | unknown | deliveries | lost | lost to injected disk faults | unexpected | corrupt | log duplicates | redeliveries | order violations | fenced attempts | result |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         .. results.Select(Row),
         "",
         .. results.Select(x => x.Describe()),
@@ -128,5 +130,5 @@ static string Row(ScenarioResult r)
 {
     var c = r.Checks.Select(x => x.Report).ToList();
     return string.Create(CultureInfo.InvariantCulture,
-        $"| {r.Scenario} | {r.Faults.Count} | {c.Sum(x => x.Published)} | {c.Sum(x => x.Acknowledged)} | {c.Sum(x => x.Unknown)} | {c.Sum(x => x.Deliveries)} | {c.Sum(x => x.Lost.Count)} | {c.Sum(x => x.LostToInjectedDiskFaults.Count)} | {c.Sum(x => x.Unexpected.Count)} | {c.Sum(x => x.Corrupt.Count)} | {c.Sum(x => x.LogDuplicates.Count)} | {c.Sum(x => x.Redeliveries)} | {c.Sum(x => x.OrderViolations.Count)} | {(r.Passed ? "passed" : "FAILED")} |");
+        $"| {r.Scenario} | {r.Faults.Count} | {c.Sum(x => x.Published)} | {c.Sum(x => x.Acknowledged)} | {c.Sum(x => x.Unknown)} | {c.Sum(x => x.Deliveries)} | {c.Sum(x => x.Lost.Count)} | {c.Sum(x => x.LostToInjectedDiskFaults.Count)} | {c.Sum(x => x.Unexpected.Count)} | {c.Sum(x => x.Corrupt.Count)} | {c.Sum(x => x.LogDuplicates.Count)} | {c.Sum(x => x.Redeliveries)} | {c.Sum(x => x.OrderViolations.Count)} | {(r.FencedAttempts is { } f ? f.ToString(CultureInfo.InvariantCulture) : "-")} | {(r.Passed ? "passed" : "FAILED")} |");
 }

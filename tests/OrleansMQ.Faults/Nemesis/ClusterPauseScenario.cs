@@ -1,15 +1,40 @@
+using System.Globalization;
+
 namespace OrleansMQ.Faults.Nemesis;
 
 /// <summary>
 /// Cluster mode: SIGSTOP a silo for longer than failure detection (probes every 2 s, dead after 2 misses: the scenario
 /// shortens Orleans' membership timeouts), so the cluster declares it dead and re-activates its partitions elsewhere;
-/// then SIGCONT. The resumed silo still holds the old activations: their log instances must be fenced (ETag / append
-/// position on Azure) and write nothing. The checker catches any write they slip through (duplicates, order, unexpected).
-/// The silo learns it was declared dead and stops; the nemesis starts it again.
+/// then SIGCONT. The resumed silo still holds the old activations: their log instances must be fenced (conditional
+/// appends on the append position; the new owner's fence frame moved it) and write nothing.
 /// </summary>
+/// <remarks>
+/// To make the stale activations really try to write, a second ("pressure") workload connected only through the OTHER
+/// silos starts publishing just before the pause and keeps publishing through it, on a topic with at least
+/// <see cref="MinPartitions"/> partitions (so the victim owns some). Its requests to the victim's partitions sent before
+/// the cluster declared the victim dead wait in the victim's sockets; the retried ones re-activate the partitions on
+/// the live silos, whose logs write a fence frame on open. When the victim resumes it runs the waiting requests: each
+/// stale partition log's conditional append fails and logs "was fenced off" (<c>AzureLogEvents.Fenced</c>, event 3122),
+/// once per stale log instance. The scenario counts those lines in the resumed silo's output (fenced attempts) and fails
+/// unless there is at least one; the checker proves none of the refused writes landed (no loss, duplicate, unexpected
+/// or order violation against a final read of the whole topic).
+/// </remarks>
 internal sealed class ClusterPauseScenario : FaultScenario
 {
-    private const string FencedLog = "was fenced off";
+    /// <summary>The text of <c>AzureLogEvents.Fenced</c> (event 3122): a stale log instance's append was refused.</summary>
+    internal const string FencedLog = "was fenced off";
+
+    /// <summary>Topic partitions at least (with 3 silos the chance the victim owns none is (2/3)^12, under 1 %).</summary>
+    private const int MinPartitions = 12;
+
+    /// <summary>Producers of the pressure workload (each keeps one batch in flight per partition).</summary>
+    private const int PressureProducers = 4;
+
+    /// <summary>Keys per pressure producer: enough that every partition, so every partition the victim owns, gets publishes.</summary>
+    private const int PressureKeys = 4 * MinPartitions;
+
+    private static readonly TimeSpan MinPause = TimeSpan.FromSeconds(16);
+    private static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(24);
 
     public override string Name => "cluster-pause";
 
@@ -17,11 +42,14 @@ internal sealed class ClusterPauseScenario : FaultScenario
 
     protected override async Task ExecuteAsync()
     {
+        var settings = Settings with { Partitions = Math.Max(Settings.Partitions, MinPartitions) };
         var silos = await StartClusterAsync(3, $"cp{Guid.NewGuid():N}"[..12]);
+        var pressures = new List<WorkloadProcess>();
+        var fencedAttempts = 0;
         try
         {
             var topic = NewTopic();
-            await using var workload = WorkloadProcess.Start(Settings, topic, "run1", silos.Select(s => s.GatewayPort), StandardSubscriptions());
+            await using var workload = WorkloadProcess.Start(settings, topic, "run1", silos.Select(s => s.GatewayPort), StandardSubscriptions());
             await workload.WaitForAcksAsync(100, WorkloadStartTimeout);
             var pauses = 0;
             while (!workload.Process.HasExited)
@@ -33,27 +61,70 @@ internal sealed class ClusterPauseScenario : FaultScenario
                 }
 
                 var victim = silos[Random.Next(silos.Count)];
-                var pause = Between(TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(20));
+                var pause = Between(MinPause, MaxPause);
+
+                // Publishes through the other silos that span the pause and the takeover (rate x (pause + 20 s) each).
+                var pressureRate = Math.Max(20, Settings.Rate);
+                var pressure = WorkloadProcess.Start(
+                    settings with { Producers = PressureProducers, Keys = PressureKeys, Rate = pressureRate, MessagesPerProducer = (int)(pressureRate * (pause.TotalSeconds + 20)) },
+                    topic, $"pressure{pauses + 1}", silos.Where(s => s != victim).Select(s => s.GatewayPort), []);
+                pressures.Add(pressure);
+                await pressure.WaitForAcksAsync(20, WorkloadStartTimeout);
+
+                var before = CountLines(victim.Current.Output, FencedLog);
                 await victim.PauseAsync();
                 pauses++;
-                Fault($"SIGSTOP silo on gateway {victim.GatewayPort} for {pause.TotalSeconds:0.0} s (failure detection ~4-6 s); workload at {workload.LastProgress}");
+                Fault($"SIGSTOP silo on gateway {victim.GatewayPort} for {pause.TotalSeconds:0.0} s (failure detection ~4-6 s) while {PressureProducers} producers publish through the other silos; workload at {workload.LastProgress}");
                 await Task.Delay(pause);
                 await victim.ResumeAsync();
                 Fault($"SIGCONT silo on gateway {victim.GatewayPort}");
 
-                // A silo that finds itself declared dead shuts down. Give it a while, then start a fresh one on its ports.
-                var stopped = await victim.StopGracefullyAsync(TimeSpan.FromSeconds(30));
-                Log($"resumed silo {(stopped ? "stopped" : "had to be killed")}; fenced-off log lines so far: {silos.Sum(s => CountOutput(s, FencedLog))}");
+                // The resumed silo runs the requests that waited for it (the stale appends), then learns it was declared
+                // dead and shuts down. Give it time for both before stopping it and starting a fresh one on its ports.
+                var exited = await WaitForExitAsync(victim, TimeSpan.FromSeconds(30));
+                var stopped = exited || await victim.StopGracefullyAsync(TimeSpan.FromSeconds(30));
+                var fenced = CountLines(victim.Current.Output, FencedLog) - before;
+                fencedAttempts += fenced;
+                Log($"resumed silo {(exited ? "shut itself down" : stopped ? "stopped on SIGTERM" : "had to be killed")}; it logged '{FencedLog}' {fenced} time(s)");
                 await victim.RestartAsync();
             }
 
             await FinishAsync(workload);
-            await CheckWithFinalReadAsync(workload, silos.Select(s => s.GatewayPort), topic);
-            Note($"'{FencedLog}' (a stale log instance refused a write after a takeover) logged {silos.Sum(s => CountOutput(s, FencedLog))} time(s) across the silos");
+            foreach (var pressure in pressures)
+            {
+                await FinishAsync(pressure);
+            }
+
+            await CheckWithFinalReadAsync([workload, .. pressures], silos.Select(s => s.GatewayPort), topic);
+            FencedAttempts = fencedAttempts;
+            Note(string.Create(CultureInfo.InvariantCulture,
+                $"fenced attempts: {fencedAttempts} (stale partition logs on the resumed silo whose append was refused: '{FencedLog}'); across all silos and generations the line appears {silos.Sum(s => CountOutput(s, FencedLog))} time(s)"));
+            if (pauses > 0 && fencedAttempts < 1)
+            {
+                Problem("fenced attempts: 0 — the resumed silo's stale activations never tried to write, so fencing was not exercised");
+            }
         }
         finally
         {
+            foreach (var pressure in pressures)
+            {
+                await pressure.DisposeAsync();
+            }
+
             await StopAllAsync(silos);
         }
     }
+
+    private static async Task<bool> WaitForExitAsync(Testing.Processes.SiloHostProcess silo, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!silo.Current.HasExited && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+        }
+
+        return silo.Current.HasExited;
+    }
+
+    private static int CountLines(string output, string text) => output.Split('\n').Count(l => l.Contains(text, StringComparison.Ordinal));
 }

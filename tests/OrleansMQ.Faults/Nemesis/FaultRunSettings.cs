@@ -21,6 +21,9 @@ public sealed record FaultRunSettings
     /// <summary>Topic partitions.</summary>
     public int Partitions { get; init; } = 4;
 
+    /// <summary>Distinct message keys per producer (the key picks the partition).</summary>
+    public int Keys { get; init; } = 8;
+
     /// <summary>At most this many nemesis actions (kills, pauses, membership changes) per scenario; CI keeps it small.</summary>
     public int MaxFaults { get; init; } = int.MaxValue;
 

@@ -37,6 +37,9 @@ public abstract class FaultScenario
     /// <summary>The run's settings.</summary>
     protected FaultRunSettings Settings { get; private set; } = null!;
 
+    /// <summary>Stale writes refused by log fencing that the scenario counted, when it counts them (cluster-pause).</summary>
+    protected int? FencedAttempts { get; set; }
+
     /// <summary>The nemesis' random source, seeded with <see cref="FaultRunSettings.Seed"/>.</summary>
     protected Random Random { get; private set; } = null!;
 
@@ -61,7 +64,7 @@ public abstract class FaultScenario
         _clock.Restart();
         Log($"{Name}: seed {settings.Seed}, {settings.Producers} producers x {settings.MessagesPerProducer} messages at {settings.Rate}/s, output in {Settings.OutputDirectory}");
         await ExecuteAsync();
-        var result = new ScenarioResult(Name, settings.Seed, [.. _faults], [.. _checks], [.. _notes], _clock.Elapsed) { Problems = [.. _problems] };
+        var result = new ScenarioResult(Name, settings.Seed, [.. _faults], [.. _checks], [.. _notes], _clock.Elapsed) { Problems = [.. _problems], FencedAttempts = FencedAttempts };
         await File.WriteAllTextAsync(Path.Combine(Settings.OutputDirectory, "report.md"), result.Describe());
         Log($"{Name}: {(result.Passed ? "PASSED" : "FAILED")} in {_clock.Elapsed.TotalSeconds:0} s");
         return result;
@@ -114,11 +117,19 @@ public abstract class FaultScenario
     /// checks loss against that read (everything acknowledged must be stored), order and duplicates on every
     /// subscription, and reports what the run's live subscriptions had not delivered yet as a liveness finding.
     /// </summary>
-    protected async Task CheckWithFinalReadAsync(WorkloadProcess workload, IEnumerable<int> gateways, string topic)
+    protected Task CheckWithFinalReadAsync(WorkloadProcess workload, IEnumerable<int> gateways, string topic) =>
+        CheckWithFinalReadAsync([workload], gateways, topic);
+
+    /// <summary>
+    /// <see cref="CheckWithFinalReadAsync(WorkloadProcess, IEnumerable{int}, string)"/> for several workload runs on one
+    /// topic: their histories are checked together (the final read holds the messages of all of them).
+    /// </summary>
+    protected async Task CheckWithFinalReadAsync(IReadOnlyList<WorkloadProcess> workloads, IEnumerable<int> gateways, string topic)
     {
-        await using var final = WorkloadProcess.Start(Settings with { Producers = 0 }, topic, workload.RunId + "-final", gateways, [new("final", SubscriptionType.Exclusive, 1)]);
+        var name = string.Join(" + ", workloads.Select(w => w.RunId));
+        await using var final = WorkloadProcess.Start(Settings with { Producers = 0 }, topic, workloads[0].RunId + "-final", gateways, [new("final", SubscriptionType.Exclusive, 1)]);
         await FinishAsync(final);
-        Check($"{workload.RunId} + final read", workload.ReadPublishes(), [.. workload.ReadDeliveries(), .. final.ReadDeliveries()], ["final"]);
+        Check($"{name} + final read", [.. workloads.SelectMany(w => w.ReadPublishes())], [.. workloads.SelectMany(w => w.ReadDeliveries()), .. final.ReadDeliveries()], ["final"]);
     }
 
     /// <summary>A fresh topic name for this scenario.</summary>

@@ -19,6 +19,9 @@ public sealed record ScenarioResult(string Scenario, int Seed, IReadOnlyList<str
     /// <summary>Problems the scenario found outside the checker (e.g. recovery did not report a corruption).</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
 
+    /// <summary>Stale writes refused by log fencing, when the scenario counts them (cluster-pause); otherwise null.</summary>
+    public int? FencedAttempts { get; init; }
+
     /// <summary>A Markdown section for the report.</summary>
     public string Describe()
     {
@@ -29,6 +32,11 @@ public sealed record ScenarioResult(string Scenario, int Seed, IReadOnlyList<str
         foreach (var fault in Faults)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"- {fault}");
+        }
+
+        if (FencedAttempts is { } fenced)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- fenced attempts: {fenced}");
         }
 
         foreach (var note in Notes)

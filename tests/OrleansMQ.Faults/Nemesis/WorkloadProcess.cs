@@ -47,6 +47,7 @@ public sealed class WorkloadProcess : IAsyncDisposable
             "--producers", I(settings.Producers),
             "--messages", I(settings.MessagesPerProducer),
             "--rate", I(settings.Rate),
+            "--keys", I(settings.Keys),
             "--out", directory,
             .. subscriptions.SelectMany(s => new[] { "--subscription", s.ToString() }),
         ]);
