@@ -205,6 +205,10 @@ internal sealed partial class PartitionGrain(
         {
             await append;
         }
+        catch (LogFencedException ex)
+        {
+            throw FencedOff(ex); // nothing of this batch was stored; the retry reaches the owner
+        }
         catch (Exception ex)
         {
             // Offsets and producer sequences were reserved for records that may not be on disk. Rebuild everything
@@ -235,22 +239,52 @@ internal sealed partial class PartitionGrain(
             throw new OrleansMQException(ErrorCode.InvalidArgument, $"Read of '{_topic}/{_partition}': maxMessages ({maxMessages}) and maxBytes ({maxBytes}) must be ≥ 1.");
         }
 
-        var records = await log.ReadAsync(Math.Max(0, fromOffset), maxMessages, maxBytes);
+        IReadOnlyList<LogRecord> records;
+        try
+        {
+            records = await log.ReadAsync(Math.Max(0, fromOffset), maxMessages, maxBytes);
+        }
+        catch (LogFencedException ex)
+        {
+            throw FencedOff(ex);
+        }
+
         return new ReadResult { Messages = ToStored(records), LowWatermark = log.LowWatermark, HighWatermark = log.HighWatermark };
     }
 
-    public Task<PartitionInfo> GetInfoAsync()
+    public async Task<PartitionInfo> GetInfoAsync()
     {
         EnsureTopic();
         var log = _log!;
-        return Task.FromResult(new PartitionInfo
+        try
+        {
+            // The high watermark reported here is what "read to the end" trusts: never a stale activation's.
+            await log.VerifyOwnershipAsync();
+        }
+        catch (LogFencedException ex)
+        {
+            throw FencedOff(ex);
+        }
+
+        return new PartitionInfo
         {
             Partition = _partition,
             LowWatermark = log.LowWatermark,
             HighWatermark = log.HighWatermark,
             SizeBytes = log.SizeBytes,
             Backlog = log.HighWatermark - MinAckFloor(log),
-        });
+        };
+    }
+
+    // Another activation (on another silo) owns this partition's log: this one must neither write nor report an end of the
+    // log it cannot see. It deactivates; the caller retries and reaches the owner (or a fresh activation that reopens the log).
+    private OrleansMQException FencedOff(LogFencedException ex)
+    {
+        _faulted = true;
+        LogFencedOff(logger, ex, _topic, _partition);
+        DeactivateOnIdle();
+        // Not chained: the storage exception has no Orleans codec, and its message says it all.
+        return new OrleansMQException(ErrorCode.Internal, $"Partition '{_topic}/{_partition}' moved: another activation owns its log now; retry. ({ex.Message})");
     }
 
     public async Task<long> FindOffsetAsync(DateTimeOffset timestamp)
@@ -455,10 +489,7 @@ internal sealed partial class PartitionGrain(
         }
         catch (LogFencedException ex)
         {
-            // Another activation of this partition (on another silo) owns the log now: this one must not write or serve.
-            _faulted = true;
-            LogAppendFailed(logger, ex, _topic, _partition);
-            DeactivateOnIdle();
+            _ = FencedOff(ex);
             return;
         }
 
@@ -566,6 +597,9 @@ internal sealed partial class PartitionGrain(
 
     [LoggerMessage(1002, LogLevel.Error, "Append to {Topic}/{Partition} failed; deactivating to recover from the log")]
     private static partial void LogAppendFailed(ILogger logger, Exception exception, string topic, int partition);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Partition {Topic}/{Partition}: another activation owns the log now; this one deactivates and serves nothing more")]
+    private static partial void LogFencedOff(ILogger logger, Exception exception, string topic, int partition);
 
     [LoggerMessage(1003, LogLevel.Information, "Retention on {Topic}/{Partition} moved the low watermark {Before} -> {After}")]
     private static partial void LogRetention(ILogger logger, string topic, int partition, long before, long after);

@@ -28,9 +28,19 @@ public interface IMessageLog : IAsyncDisposable
     /// <summary>
     /// Reads durable records starting at <paramref name="fromOffset"/> (clamped up to <see cref="LowWatermark"/>): at most
     /// <paramref name="maxRecords"/>, and stops once about <paramref name="maxBytes"/> were read (always at least one record
-    /// when one is available). Empty at or past <see cref="HighWatermark"/>.
+    /// when one is available). Empty at or past <see cref="HighWatermark"/>. A read that reaches the high watermark may
+    /// throw <see cref="LogFencedException"/> (see <see cref="VerifyOwnershipAsync"/>).
     /// </summary>
     ValueTask<IReadOnlyList<LogRecord>> ReadAsync(long fromOffset, int maxRecords, int maxBytes, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Checks that this instance still owns the partition, so that its <see cref="HighWatermark"/> is not a stale view:
+    /// a backend shared between silos (Azure) asks the storage whether another instance wrote since (at most once per
+    /// its check interval, and not while this instance's own appends are in flight, whose outcome proves or disproves
+    /// ownership anyway) and throws <see cref="LogFencedException"/> when one did. Reads that reach the high watermark
+    /// make the same check. Backends owned by one process only complete at once.
+    /// </summary>
+    ValueTask VerifyOwnershipAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The first offset whose time stamp is at or after <paramref name="timestamp"/>; <see cref="HighWatermark"/> when none is.</summary>
     ValueTask<long> FindOffsetAsync(DateTimeOffset timestamp, CancellationToken cancellationToken = default);

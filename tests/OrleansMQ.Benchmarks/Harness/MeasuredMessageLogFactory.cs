@@ -116,6 +116,8 @@ internal sealed class MeasuredMessageLogFactory(IMessageLogFactory inner, LogApp
         public ValueTask<IReadOnlyList<LogRecord>> ReadAsync(long fromOffset, int maxRecords, int maxBytes, CancellationToken cancellationToken = default) =>
             log.ReadAsync(fromOffset, maxRecords, maxBytes, cancellationToken);
 
+        public ValueTask VerifyOwnershipAsync(CancellationToken cancellationToken = default) => log.VerifyOwnershipAsync(cancellationToken);
+
         public ValueTask<long> FindOffsetAsync(DateTimeOffset timestamp, CancellationToken cancellationToken = default) =>
             log.FindOffsetAsync(timestamp, cancellationToken);
 

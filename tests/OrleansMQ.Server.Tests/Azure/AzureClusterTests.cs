@@ -87,6 +87,71 @@ public sealed class AzureClusterTests(AzuriteFixture azurite, ITestOutputHelper 
         }
     }
 
+    [Fact]
+    public async Task A_partition_activation_whose_log_another_instance_took_over_reports_and_serves_the_owners_writes()
+    {
+        // Stands for finding 6 (docs/reliability.md): a duplicate partition activation that only served reads kept its
+        // frozen end, so acknowledged messages written through the other activation were never delivered.
+        var prefix = $"f{Guid.NewGuid():N}"[..20];
+        await using var broker = await BrokerCluster.StartAsync(silos: 1, configure: o => AzureBacked(o, prefix));
+        try
+        {
+            var mq = broker.Client;
+            await mq.Admin.CreateTopicAsync("taken-over", new TopicSpec { Partitions = 1 });
+            await mq.Admin.CreateSubscriptionAsync("taken-over", "s", new SubscriptionSpec { Type = SubscriptionType.Exclusive, Start = StartPosition.Earliest });
+            await using var producer = mq.CreateProducer("taken-over");
+            await producer.PublishBatchAsync(Enumerable.Range(0, 3).Select(i => Message.FromText($"own {i}")));
+
+            // Another silo's activation of the same partition opens the log (fencing the cluster's) and writes two records.
+            await using (var otherSilo = AzureTestLogs.Factory(new OrleansMQ.Server.Storage.AzureLogOptions { ConnectionString = azurite.ConnectionString, NamePrefix = prefix }))
+            {
+                var other = await otherSilo.OpenAsync("taken-over", 0);
+                Assert.Equal(3, await other.AppendAsync(Enumerable.Range(0, 2).Select(i => new OrleansMQ.Server.Storage.LogRecord
+                {
+                    Timestamp = DateTimeOffset.UtcNow,
+                    MessageId = $"elsewhere-{i}",
+                    ContentType = "text/plain",
+                    Body = System.Text.Encoding.UTF8.GetBytes($"elsewhere {i}"),
+                }).ToArray()));
+
+                // The cluster's activation never writes here, yet it must not keep reporting offset 3 as the end: its
+                // next ownership check (at most 1 s later) fences it, it deactivates, and the retry reaches a fresh one.
+                var moved = 0;
+                var end = await Eventually.ReturnsAsync(async () =>
+                {
+                    try
+                    {
+                        return (await mq.Admin.GetPartitionsAsync("taken-over"))[0].HighWatermark;
+                    }
+                    catch (OrleansMQException ex) when (ex.Code == ErrorCode.Internal)
+                    {
+                        output.WriteLine($"retry after: {ex.Message}");
+                        moved++;
+                        return -1;
+                    }
+                }, hw => hw == 5, TimeSpan.FromSeconds(30), "the partition's end should include the other instance's writes");
+                Assert.Equal(5, end);
+                Assert.True(moved >= 1, "the stale activation should have refused once (it was fenced)");
+
+                await using var consumer = mq.CreateConsumer("taken-over", "s", new ConsumerOptions { Prefetch = 10 });
+                await using var e = consumer.ConsumeAsync().GetAsyncEnumerator();
+                var got = await Eventually.TakeAsync(e, 5, TimeSpan.FromSeconds(30), ack: true);
+                Assert.Equal(["own 0", "own 1", "own 2", "elsewhere 0", "elsewhere 1"], got.OrderBy(d => d.Offset).Select(d => d.BodyAsString()));
+
+                // The fresh activation reopened the log, so now the other instance is the stale one and cannot write.
+                await producer.PublishAsync(Message.FromText("own 3"));
+                await Assert.ThrowsAsync<OrleansMQ.Server.Storage.LogFencedException>(async () =>
+                    await other.AppendAsync([new OrleansMQ.Server.Storage.LogRecord { Timestamp = DateTimeOffset.UtcNow, Body = new byte[] { 1 } }]));
+            }
+
+            Assert.Equal(6, (await mq.Admin.GetPartitionsAsync("taken-over"))[0].HighWatermark);
+        }
+        finally
+        {
+            broker.DeleteData();
+        }
+    }
+
     private void AzureBacked(OrleansMQServerOptions o, string prefix)
     {
         o.LogStorage = LogStorageKind.AzureStorage;

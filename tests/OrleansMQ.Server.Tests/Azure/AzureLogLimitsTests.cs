@@ -43,6 +43,9 @@ public sealed class AzureLogLimitsTests
         // The seal frame carries the segment's index and must itself fit in one append.
         AssertFails(new AzureLogOptions { ConnectionString = ConnectionString, SegmentBytes = 1L << 30, IndexIntervalBytes = 256 }, "seal block");
         AssertFails(new AzureLogOptions(), "ConnectionString");
+        AssertFails(new AzureLogOptions { ConnectionString = ConnectionString, OwnershipCheckInterval = TimeSpan.FromMilliseconds(-1) }, "OwnershipCheckInterval");
+        AssertFails(new AzureLogOptions { ConnectionString = ConnectionString, OwnershipCheckInterval = TimeSpan.FromMinutes(6) }, "OwnershipCheckInterval");
+        Assert.True(validator.Validate(null, new AzureLogOptions { ConnectionString = ConnectionString, OwnershipCheckInterval = TimeSpan.Zero }).Succeeded);
 
         static void AssertFails(AzureLogOptions options, string expected)
         {

@@ -96,6 +96,107 @@ public sealed class AzureMessageLogTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task An_instance_that_only_reads_is_fenced_at_the_end_of_the_log_instead_of_serving_a_stale_end()
+    {
+        // A duplicate activation that producers no longer reach never writes, so only the read path can tell it that
+        // another instance owns the partition; before this check it served its frozen end forever (docs/reliability.md, finding 6).
+        var topic = NewTopic();
+        var stale = await OpenAsync(NewSilo(EveryRead), topic);
+        Assert.Equal(0, await stale.AppendAsync(TestRecords.Range(0, 3)));
+        await stale.VerifyOwnershipAsync();
+        Assert.Empty(await stale.ReadAsync(3, 10, 1 << 20)); // its own end, checked: nobody else wrote
+
+        var owner = await OpenAsync(NewSilo(), topic);
+        Assert.Equal(3, await owner.AppendAsync(TestRecords.Range(3, 2)));
+
+        // Records below the end are immutable, so serving them stays safe...
+        Assert.Equal(["msg-00000000", "msg-00000001"], (await stale.ReadAsync(0, 2, 1 << 20)).Select(r => r.MessageId));
+        // ...but "nothing after offset 3" would be a lie: the read that reaches the end is refused.
+        var fenced = await Assert.ThrowsAsync<LogFencedException>(async () => await stale.ReadAsync(3, 10, 1 << 20));
+        Assert.Contains($"{topic}/0", fenced.Message);
+        Assert.Contains("stale", fenced.Message);
+        await Assert.ThrowsAsync<LogFencedException>(async () => await stale.ReadAsync(0, 100, 1 << 20));
+        await Assert.ThrowsAsync<LogFencedException>(async () => await stale.VerifyOwnershipAsync());
+        await Assert.ThrowsAsync<LogFencedException>(async () => await stale.AppendAsync(TestRecords.Range(100, 1)));
+
+        await owner.VerifyOwnershipAsync();
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"msg-{i:D8}"), (await TestRecords.ReadAllAsync(owner)).Select(r => r.MessageId));
+    }
+
+    [Fact]
+    public async Task A_reader_is_fenced_by_a_newer_open_alone_and_by_the_log_being_deleted()
+    {
+        var topic = NewTopic();
+        var stale = await OpenAsync(NewSilo(EveryRead), topic);
+        Assert.Equal(0, await stale.AppendAsync(TestRecords.Range(0, 2)));
+        await using (var opener = await OpenAsync(NewSilo(), topic))
+        {
+            // The opener's fence frame is a write of its own: no record needed.
+            await Assert.ThrowsAsync<LogFencedException>(async () => await stale.ReadAsync(2, 10, 1 << 20));
+        }
+
+        var other = NewTopic();
+        var orphan = await OpenAsync(NewSilo(EveryRead), other);
+        Assert.Equal(0, await orphan.AppendAsync(TestRecords.Range(0, 1)));
+        var deleter = await OpenAsync(NewSilo(), other);
+        await deleter.DeleteAsync();
+        await Assert.ThrowsAsync<LogFencedException>(async () => await orphan.VerifyOwnershipAsync());
+    }
+
+    [Fact]
+    public async Task The_owner_is_never_fenced_by_its_own_checks_while_it_appends()
+    {
+        var topic = NewTopic();
+        await using var owner = await OpenAsync(NewSilo(o => { o.OwnershipCheckInterval = TimeSpan.Zero; o.SegmentBytes = 40 * TestRecords.FrameSize(); }), topic);
+        var appends = Task.WhenAll(Enumerable.Range(0, 60).Select(async i =>
+        {
+            await Task.Yield();
+            await owner.AppendAsync(TestRecords.Range(i * 5, 5));
+        }));
+
+        // Checks race the appends (and the segment rolls they cause): each must see either this instance's own writes
+        // in flight (no verdict) or the blob exactly as this instance left it.
+        var checks = 0;
+        while (!appends.IsCompleted)
+        {
+            await owner.VerifyOwnershipAsync();
+            await owner.ReadAsync(owner.HighWatermark, 10, 1 << 20);
+            checks++;
+        }
+
+        await appends;
+        await owner.VerifyOwnershipAsync();
+        Assert.True(checks > 0);
+        Assert.True(owner.OwnershipChecks > 0, "no check reached the service");
+        Assert.True(owner.Segments.Count > 1, "the appends should have rolled segments");
+        Assert.Equal(300, (await TestRecords.ReadAllAsync(owner)).Count);
+    }
+
+    [Fact]
+    public async Task Ownership_checks_are_sent_at_most_once_per_interval_and_appends_count_as_proof()
+    {
+        var topic = NewTopic();
+        await using var slow = await OpenAsync(NewSilo(o => o.OwnershipCheckInterval = TimeSpan.FromMinutes(5)), topic);
+        await slow.AppendAsync(TestRecords.Range(0, 2));
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Empty(await slow.ReadAsync(2, 10, 1 << 20));
+            await slow.VerifyOwnershipAsync();
+        }
+
+        Assert.Equal(0, slow.OwnershipChecks); // the open's conditional write, then the append, proved ownership
+
+        await using var eager = await OpenAsync(NewSilo(EveryRead), NewTopic());
+        await eager.AppendAsync(TestRecords.Range(0, 2));
+        Assert.Single(await eager.ReadAsync(1, 10, 1 << 20));
+        Assert.Equal(1, eager.OwnershipChecks);
+        Assert.Single(await eager.ReadAsync(0, 1, 1 << 20)); // below the end: no check
+        Assert.Equal(1, eager.OwnershipChecks);
+        await eager.VerifyOwnershipAsync();
+        Assert.Equal(2, eager.OwnershipChecks);
+    }
+
+    [Fact]
     public async Task Of_instances_opening_at_the_same_time_exactly_one_can_write()
     {
         var topic = NewTopic();
@@ -453,6 +554,8 @@ public sealed class AzureMessageLogTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     // 4 KiB blocks; the index interval keeps the seal block (the segment's index) within one block, as validation demands.
+    private static void EveryRead(AzureLogOptions options) => options.OwnershipCheckInterval = TimeSpan.Zero;
+
     private static void SmallBlocks(AzureLogOptions options)
     {
         options.MaxAppendBytes = 4096;

@@ -70,6 +70,18 @@ public sealed class AzureLogOptions
     /// <summary>Default of <see cref="TailCacheBytes"/>: 4 MiB.</summary>
     public const int DefaultTailCacheBytes = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// How stale an instance's view of its partition's end may get while it is not writing: a read that reaches the high
+    /// watermark, or <see cref="AzureMessageLog.VerifyOwnershipAsync"/>, asks the service for the active segment's length
+    /// when nothing proved ownership for this long (a successful append proves it), and an instance that finds another
+    /// one's writes there is fenced (<see cref="LogFencedException"/>) instead of serving its frozen end. Default 1 s;
+    /// zero checks on every such read; at most 5 minutes.
+    /// </summary>
+    public TimeSpan OwnershipCheckInterval { get; set; } = DefaultOwnershipCheckInterval;
+
+    /// <summary>Default of <see cref="OwnershipCheckInterval"/>: 1 second.</summary>
+    public static readonly TimeSpan DefaultOwnershipCheckInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>The container name derived from <see cref="NamePrefix"/>.</summary>
     public string ContainerName => $"{NamePrefix}-log";
 }
@@ -111,6 +123,11 @@ public sealed class AzureLogOptionsValidator : IValidateOptions<AzureLogOptions>
         if (options.TailCacheBytes is < 0 or > 256 * 1024 * 1024)
         {
             failures.Add($"{type}.{nameof(AzureLogOptions.TailCacheBytes)} is {options.TailCacheBytes}; it must be 0–{256 * 1024 * 1024} (0 disables the tail cache).");
+        }
+
+        if (options.OwnershipCheckInterval < TimeSpan.Zero || options.OwnershipCheckInterval > TimeSpan.FromMinutes(5))
+        {
+            failures.Add($"{type}.{nameof(AzureLogOptions.OwnershipCheckInterval)} is {options.OwnershipCheckInterval}; it must be 00:00:00–00:05:00 (zero checks on every read at the end of the log).");
         }
 
         if (options.IndexIntervalBytes is < 256 or > 4 * 1024 * 1024)

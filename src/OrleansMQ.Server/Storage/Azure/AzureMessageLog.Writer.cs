@@ -76,6 +76,7 @@ public sealed partial class AzureMessageLog
                     var position = segment.BlobLength;
                     var started = System.Diagnostics.Stopwatch.GetTimestamp();
                     var blocks = await AppendBlockAsync(segment, block, length, position).ConfigureAwait(false);
+                    NoteOwnershipProven();
                     OrleansMQTelemetry.StorageWriteDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, AzureStorageTag);
                     OrleansMQTelemetry.StorageWriteBatchSize.Record(parts.Count, AzureStorageTag);
                     OnDurable(segment, parts, position, block, length, blocks);

@@ -211,6 +211,8 @@ public sealed partial class AzureMessageLog : IMessageLog
     /// <remarks>
     /// Downloads from the sparse index entry at or before <paramref name="fromOffset"/>; verifies each record's CRC and
     /// throws <see cref="LogCorruptionException"/> when a record in range is invalid (after returning the good ones before it).
+    /// A read that reaches the high watermark first makes sure this instance still owns the partition
+    /// (<see cref="VerifyOwnershipAsync"/>), so it never reports a stale end.
     /// </remarks>
     public async ValueTask<IReadOnlyList<LogRecord>> ReadAsync(long fromOffset, int maxRecords, int maxBytes, CancellationToken cancellationToken = default)
     {
@@ -284,6 +286,12 @@ public sealed partial class AzureMessageLog : IMessageLog
             {
                 break;
             }
+        }
+
+        if (cursor.Offset >= Volatile.Read(ref _highWatermark))
+        {
+            // "This is the end of the log" must not come from a stale view (another instance may own the partition).
+            await VerifyOwnershipAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return cursor.Records ?? (IReadOnlyList<LogRecord>)[];

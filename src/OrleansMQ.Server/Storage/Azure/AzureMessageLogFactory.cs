@@ -46,6 +46,7 @@ public sealed class AzureMessageLogFactory : IMessageLogFactory, IAsyncDisposabl
             MaxBlocksPerSegment = value.MaxBlocksPerSegment,
             IndexIntervalBytes = value.IndexIntervalBytes,
             TailCacheBytes = value.TailCacheBytes,
+            OwnershipCheckInterval = value.OwnershipCheckInterval,
         };
         _logger = logger ?? NullLogger<AzureMessageLogFactory>.Instance;
         _container = client.GetBlobContainerClient(_options.ContainerName);

@@ -22,6 +22,8 @@ internal sealed class FaultInjectingMessageLog(IMessageLog inner, FaultInjecting
         return await inner.ReadAsync(fromOffset, maxRecords, maxBytes, cancellationToken);
     }
 
+    public ValueTask VerifyOwnershipAsync(CancellationToken cancellationToken = default) => inner.VerifyOwnershipAsync(cancellationToken);
+
     public ValueTask<long> FindOffsetAsync(DateTimeOffset timestamp, CancellationToken cancellationToken = default) => inner.FindOffsetAsync(timestamp, cancellationToken);
 
     public long EstimateBytesFrom(long offset) => inner.EstimateBytesFrom(offset);

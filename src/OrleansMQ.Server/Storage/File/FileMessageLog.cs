@@ -245,6 +245,10 @@ public sealed partial class FileMessageLog : IMessageLog
     }
 
     /// <inheritdoc />
+    /// <remarks>Completes at once: the log's directory belongs to one silo, and one process opens a partition once (the open-log registry).</remarks>
+    public ValueTask VerifyOwnershipAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
     /// <remarks>Scans only index chunks whose latest time stamp is late enough (time stamps need not be monotonic).</remarks>
     public ValueTask<long> FindOffsetAsync(DateTimeOffset timestamp, CancellationToken cancellationToken = default)
     {

@@ -133,6 +133,10 @@ public sealed class InMemoryMessageLog : IMessageLog
     }
 
     /// <inheritdoc />
+    /// <remarks>Completes at once: the log lives in one process.</remarks>
+    public ValueTask VerifyOwnershipAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
     public ValueTask<long> FindOffsetAsync(DateTimeOffset timestamp, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
