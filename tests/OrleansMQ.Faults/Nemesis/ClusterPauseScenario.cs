@@ -13,7 +13,8 @@ namespace OrleansMQ.Faults.Nemesis;
 /// silos starts publishing just before the pause and keeps publishing through it, on a topic with at least
 /// <see cref="MinPartitions"/> partitions (so the victim owns some). Its requests to the victim's partitions sent before
 /// the cluster declared the victim dead wait in the victim's sockets; the retried ones re-activate the partitions on
-/// the live silos, whose logs write a fence frame on open. When the victim resumes it runs the waiting requests: each
+/// the live silos, whose logs write a fence frame on open. A third ("pinned") workload publishes through the victim's
+/// gateway alone, so requests for the victim's partitions certainly wait in its sockets. When the victim resumes it runs the waiting requests: each
 /// stale partition log's conditional append fails and logs "was fenced off" (<c>AzureLogEvents.Fenced</c>, event 3122),
 /// once per stale log instance. The scenario counts those lines in the resumed silo's output (fenced attempts) and fails
 /// unless there is at least one; the checker proves none of the refused writes landed (no loss, duplicate, unexpected
@@ -29,6 +30,9 @@ internal sealed class ClusterPauseScenario : FaultScenario
 
     /// <summary>Producers of the pressure workload (each keeps one batch in flight per partition).</summary>
     private const int PressureProducers = 4;
+
+    /// <summary>Producers connected to the victim's gateway only.</summary>
+    private const int PinnedProducers = 2;
 
     /// <summary>Keys per pressure producer: enough that every partition, so every partition the victim owns, gets publishes.</summary>
     private const int PressureKeys = 4 * MinPartitions;
@@ -71,10 +75,19 @@ internal sealed class ClusterPauseScenario : FaultScenario
                 pressures.Add(pressure);
                 await pressure.WaitForAcksAsync(20, WorkloadStartTimeout);
 
+                // And publishes through the victim alone: sent while it is stopped, they wait in its gateway's socket, so
+                // the resumed silo runs them on its stale activations before it learns it was declared dead. That makes
+                // the stale appends certain instead of depending on what the other silos' connections still hold.
+                var pinned = WorkloadProcess.Start(
+                    settings with { Producers = PinnedProducers, Keys = PressureKeys, Rate = pressureRate, MessagesPerProducer = (int)(pressureRate * (pause.TotalSeconds + 20)) },
+                    topic, $"pinned{pauses + 1}", [victim.GatewayPort], []);
+                pressures.Add(pinned);
+                await pinned.WaitForAcksAsync(20, WorkloadStartTimeout);
+
                 var before = CountLines(victim.Current.Output, FencedLog);
                 await victim.PauseAsync();
                 pauses++;
-                Fault($"SIGSTOP silo on gateway {victim.GatewayPort} for {pause.TotalSeconds:0.0} s (failure detection ~4-6 s) while {PressureProducers} producers publish through the other silos; workload at {workload.LastProgress}");
+                Fault($"SIGSTOP silo on gateway {victim.GatewayPort} for {pause.TotalSeconds:0.0} s (failure detection ~4-6 s) while {PressureProducers} producers publish through the other silos and {PinnedProducers} through it alone; workload at {workload.LastProgress}");
                 await Task.Delay(pause);
                 await victim.ResumeAsync();
                 Fault($"SIGCONT silo on gateway {victim.GatewayPort}");

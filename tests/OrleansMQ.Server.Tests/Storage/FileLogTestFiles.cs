@@ -9,13 +9,15 @@ internal static class FileLogTestFiles
 {
     public const string Topic = "orders";
 
-    public static FileMessageLogFactory Factory(string directory, long segmentBytes = FileLogOptions.DefaultSegmentBytes, FsyncPolicy fsync = FsyncPolicy.Always) =>
+    public static FileMessageLogFactory Factory(string directory, long segmentBytes = FileLogOptions.DefaultSegmentBytes, FsyncPolicy fsync = FsyncPolicy.Always,
+        int parallelFlushes = FileLogOptions.DefaultParallelFlushes) =>
         new(Options.Create(new FileLogOptions
         {
             DataDirectory = directory,
             SegmentBytes = segmentBytes,
             IndexIntervalBytes = 256,
             FsyncPolicy = fsync,
+            ParallelFlushes = parallelFlushes,
         }));
 
     public static string PartitionDirectory(string root, int partition = 0) =>

@@ -133,6 +133,110 @@ public sealed class FileMessageLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_round_over_several_partitions_fsyncs_their_files_side_by_side()
+    {
+        await using var factory = Factory(_directory.Path, parallelFlushes: 4);
+        var logs = new IMessageLog[5];
+        for (var p = 0; p < logs.Length; p++)
+        {
+            logs[p] = await factory.OpenAsync(Topic, p);
+        }
+
+        // Round 0 takes partition 4's append and is held before writing, while partitions 0-3 queue theirs: round 1
+        // then holds all four.
+        var entered = new SemaphoreSlim(0);
+        var hold = new ManualResetEventSlim();
+        factory.Writer.BeforeRound = () =>
+        {
+            entered.Release();
+            hold.Wait(TimeSpan.FromSeconds(10));
+        };
+        var first = logs[4].AppendAsync(TestRecords.Range(0, 1)).AsTask();
+        Assert.True(await entered.WaitAsync(TimeSpan.FromSeconds(10)));
+        factory.Writer.BeforeRound = null;
+
+        // Each of round 1's flushes waits (up to 10 s) until another one runs too: one flush after another would wait in
+        // vain, and the test would see no overlap.
+        var calls = 0;
+        var inFlush = 0;
+        var maxInFlush = 0;
+        var overlap = new ManualResetEventSlim();
+        factory.Writer.BeforeFlush = () =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                return; // round 0's only flush
+            }
+
+            var now = Interlocked.Increment(ref inFlush);
+            InterlockedMax(ref maxInFlush, now);
+            if (now >= 2)
+            {
+                overlap.Set();
+            }
+
+            overlap.Wait(TimeSpan.FromSeconds(10));
+            Interlocked.Decrement(ref inFlush);
+        };
+        var appends = logs.Take(4).Select((log, p) => log.AppendAsync(TestRecords.Range(p * 10, 3)).AsTask()).ToArray();
+        hold.Set();
+        await first.WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(appends).WaitAsync(TimeSpan.FromSeconds(30));
+        factory.Writer.BeforeFlush = null;
+
+        Assert.True(maxInFlush >= 2, $"at most {maxInFlush} fsync(s) ran at once");
+        Assert.Equal(5, calls);
+        foreach (var log in logs)
+        {
+            Assert.Equal(log == logs[4] ? 1 : 3, log.HighWatermark);
+            await log.DisposeAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    public async Task Many_partitions_appending_at_once_keep_every_acknowledged_record_in_order(int parallelFlushes)
+    {
+        await using (var factory = Factory(_directory.Path, segmentBytes: 40 * TestRecords.FrameSize(), parallelFlushes: parallelFlushes))
+        {
+            var logs = new IMessageLog[8];
+            for (var p = 0; p < logs.Length; p++)
+            {
+                logs[p] = await factory.OpenAsync(Topic, p);
+            }
+
+            // 8 partitions x 25 appends of 4 (rolling segments on the way), all in flight together.
+            var appends = Enumerable.Range(0, 200).Select(i => logs[i % 8].AppendAsync(TestRecords.Range(i / 8 * 4, 4)).AsTask()).ToArray();
+            var firsts = await Task.WhenAll(appends);
+            for (var i = 0; i < appends.Length; i++)
+            {
+                Assert.Equal(i / 8 * 4, firsts[i]); // per partition, offsets in call order
+            }
+
+            foreach (var log in logs)
+            {
+                await log.DisposeAsync();
+            }
+        }
+
+        await using var reopened = Factory(_directory.Path, segmentBytes: 40 * TestRecords.FrameSize(), parallelFlushes: parallelFlushes);
+        for (var p = 0; p < 8; p++)
+        {
+            await using var log = await reopened.OpenAsync(Topic, p);
+            Assert.Equal(Enumerable.Range(0, 100).Select(i => $"msg-{i:D8}"), (await TestRecords.ReadAllAsync(log)).Select(r => r.MessageId));
+        }
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    [Fact]
     public async Task A_failed_write_fails_the_log_until_it_is_reopened_and_loses_nothing_durable()
     {
         await using var factory = Factory(_directory.Path);
@@ -221,7 +325,9 @@ public sealed class FileMessageLogTests : IDisposable
             DataDirectory = _directory.Path,
             SegmentBytes = 10,
             MaxBytesPerCommit = 0,
+            ParallelFlushes = 0,
         })));
-        Assert.Equal(2, ex.Failures.Count());
+        Assert.Equal(3, ex.Failures.Count());
+        Assert.Contains(ex.Failures, f => f.Contains("ParallelFlushes is 0", StringComparison.Ordinal));
     }
 }

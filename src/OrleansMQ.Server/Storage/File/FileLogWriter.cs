@@ -6,8 +6,8 @@ namespace OrleansMQ.Server.Storage;
 /// The group-commit writer shared by every <see cref="FileMessageLog"/> of a factory: one dedicated thread (never a
 /// thread-pool or Orleans scheduler thread, which must not block in fsync) drains the queue of pending appends of all
 /// partitions in rounds of at most <see cref="FileLogOptions.MaxBytesPerCommit"/> bytes, writes them with positional
-/// gather writes, fsyncs each touched file once per round, and only then completes the appends (asynchronously, so no
-/// caller continuation runs on this thread).
+/// gather writes, fsyncs each touched file once per round (several files side by side, <see cref="FileLogOptions.ParallelFlushes"/>),
+/// and only then completes the appends of that file's log (asynchronously, so no caller continuation runs on this thread).
 /// </summary>
 /// <remarks>
 /// Per log, requests are written and completed in queue order, which is offset order. Within a log's share of a round,
@@ -23,6 +23,9 @@ internal sealed class FileLogWriter : IDisposable
     private readonly List<PendingAppend> _round = [];
     private readonly List<FileMessageLog> _roundLogs = [];
     private readonly List<ReadOnlyMemory<byte>> _gather = [];
+    private readonly List<FlushJob> _flushes = [];
+    private readonly ParallelFlusher<FlushJob>? _flusher;
+    private readonly Action<FlushJob> _flushAndComplete;
     private readonly int _maxBytesPerCommit;
     private readonly bool _fsync;
     private readonly ILogger _logger;
@@ -35,12 +38,17 @@ internal sealed class FileLogWriter : IDisposable
         _maxBytesPerCommit = options.MaxBytesPerCommit;
         _fsync = options.FsyncPolicy == FsyncPolicy.Always;
         _logger = logger;
+        _flushAndComplete = FlushAndComplete;
+        _flusher = _fsync && options.ParallelFlushes > 1 ? new ParallelFlusher<FlushJob>(options.ParallelFlushes, "OrleansMQ file log flusher") : null;
         _thread = new Thread(Run) { IsBackground = true, Name = "OrleansMQ file log writer" };
         _thread.Start();
     }
 
     /// <summary>Test hook: runs on the writer thread before each round is written.</summary>
     internal Action? BeforeRound { get; set; }
+
+    /// <summary>Test hook: runs on the thread about to fsync a log's last segment of the round (the writer's or a helper's).</summary>
+    internal Action? BeforeFlush { get; set; }
 
     /// <summary>Commit rounds so far (for tests and metrics).</summary>
     public long Rounds => Interlocked.Read(ref _rounds);
@@ -72,6 +80,7 @@ internal sealed class FileLogWriter : IDisposable
         if (Thread.CurrentThread != _thread)
         {
             _thread.Join();
+            _flusher?.Dispose();
         }
     }
 
@@ -123,6 +132,7 @@ internal sealed class FileLogWriter : IDisposable
                 }
 
                 _roundLogs.Clear();
+                _flushes.Clear();
                 _round.Clear();
                 _gather.Clear();
                 Interlocked.Increment(ref _rounds);
@@ -153,9 +163,10 @@ internal sealed class FileLogWriter : IDisposable
                 continue;
             }
 
+            FileSegment? last;
             try
             {
-                Write(requests);
+                last = Write(requests);
             }
             catch (Exception ex)
             {
@@ -164,8 +175,30 @@ internal sealed class FileLogWriter : IDisposable
                 continue;
             }
 
-            log.OnDurable(requests);
+            if (last is null || !_fsync)
+            {
+                log.OnDurable(requests);
+            }
+            else
+            {
+                _flushes.Add(new FlushJob(log, requests, last));
+            }
         }
+
+        // Everything is written; now the fsyncs, side by side when the round touched several files.
+        if (_flusher is not null && _flushes.Count > 1)
+        {
+            _flusher.Run(_flushes, _flushAndComplete);
+        }
+        else
+        {
+            foreach (var job in _flushes)
+            {
+                FlushAndComplete(job);
+            }
+        }
+
+        _flushes.Clear();
 
         OrleansMQTelemetry.StorageWriteDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, StorageTag);
         OrleansMQTelemetry.StorageWriteBatchSize.Record(_round.Count, StorageTag);
@@ -173,9 +206,29 @@ internal sealed class FileLogWriter : IDisposable
 
     private static readonly KeyValuePair<string, object?> StorageTag = new("storage", "file");
 
+    // A log's share of a round, written and waiting for the fsync of its last segment.
+    private readonly record struct FlushJob(FileMessageLog Log, List<PendingAppend> Requests, FileSegment Segment);
+
+    // On the writer thread or a flusher helper; one job per log per round.
+    private void FlushAndComplete(FlushJob job)
+    {
+        try
+        {
+            BeforeFlush?.Invoke();
+            Flush(job.Segment);
+        }
+        catch (Exception ex)
+        {
+            job.Log.OnFailed(job.Requests, ex);
+            return;
+        }
+
+        job.Log.OnDurable(job.Requests);
+    }
+
     // Writes one log's requests: contiguous chunks of a segment go out as one gather write; a segment is flushed before
-    // the next one is written to, and at the end.
-    private void Write(List<PendingAppend> requests)
+    // the next one is written to. Returns the last segment written, which the caller flushes (null when nothing was written).
+    private FileSegment? Write(List<PendingAppend> requests)
     {
         FileSegment? segment = null;
         long gatherPosition = 0, nextPosition = 0;
@@ -201,10 +254,7 @@ internal sealed class FileLogWriter : IDisposable
         }
 
         WriteGathered(segment, gatherPosition);
-        if (segment is not null)
-        {
-            Flush(segment);
-        }
+        return segment;
     }
 
     private void WriteGathered(FileSegment? segment, long position)

@@ -37,6 +37,7 @@ public sealed class FileMessageLogFactory : IMessageLogFactory, IAsyncDisposable
             MaxBytesPerCommit = value.MaxBytesPerCommit,
             FsyncPolicy = value.FsyncPolicy,
             IndexIntervalBytes = value.IndexIntervalBytes,
+            ParallelFlushes = value.ParallelFlushes,
         };
         _logger = logger ?? NullLogger<FileMessageLogFactory>.Instance;
         _writer = new FileLogWriter(_options, _logger);
