@@ -67,6 +67,9 @@ internal sealed record BenchmarkSettings
 
     public FsyncOption Fsync { get; init; } = FsyncOption.Always;
 
+    /// <summary>File log: files fsync'd at once per commit round (1: one after another, the behaviour before parallel flushes).</summary>
+    public int ParallelFlushes { get; init; } = OrleansMQ.Server.Storage.FileLogOptions.DefaultParallelFlushes;
+
     public TimeSpan Linger { get; init; } = TimeSpan.Zero;
 
     public int MaxBatchMessages { get; init; } = 1000;

@@ -103,9 +103,10 @@ public sealed class ClusterFaultTests(AzuriteFixture azurite, ITestOutputHelper 
         var result = await RunAsync("cluster-pause", azurite.ConnectionString);
         Assert.Contains(result.Faults, f => f.Contains("SIGCONT", StringComparison.Ordinal));
 
-        // The stale activations really tried to write and their log refused it ("was fenced off" on the resumed silo);
-        // RunAsync already asserted the checker found nothing lost, duplicated, unexpected or reordered.
-        Assert.True(result.FencedAttempts >= 1, $"fenced attempts: {result.FencedAttempts}");
+        // RunAsync already asserted the checker found nothing lost, duplicated, unexpected or reordered. Whether the resumed
+        // silo's stale activations get to try a write before Orleans stops the silo is a race (fenced attempts 0 or more,
+        // reported in the run's notes), so fencing itself is proven deterministically at the storage level instead:
+        // AzureMessageLogTests (stale writers and readers) and AzureClusterTests.A_partition_activation_whose_log_another_instance_took_over_….
     }
 
     [Fact]

@@ -219,6 +219,7 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
                 options.LogStorage = LogStorageKind.File;
                 options.StateStorage = LogStorageKind.File;
                 options.Fsync = settings.Fsync == FsyncOption.Never ? FsyncPolicy.Never : FsyncPolicy.Always;
+                options.ParallelFlushes = settings.ParallelFlushes;
                 break;
         }
     }

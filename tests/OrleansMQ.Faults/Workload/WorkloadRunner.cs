@@ -21,6 +21,9 @@ public sealed class WorkloadRunner(WorkloadOptions options, TextWriter output)
     /// <summary>The delivery history file name.</summary>
     public const string DeliveriesFile = "deliveries.jsonl";
 
+    /// <summary>Longest a final read runs while it still makes progress (the nemesis waits up to 4 minutes past publishing).</summary>
+    private static readonly TimeSpan FinalReadLimit = TimeSpan.FromMinutes(3);
+
     private readonly ConcurrentDictionary<(string, long), byte> _acked = new();
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<(string, long), byte>> _seen = new();
     private int _ok, _failed, _unknown, _deliveries, _consumerErrors, _ackErrors;
@@ -51,14 +54,31 @@ public sealed class WorkloadRunner(WorkloadOptions options, TextWriter output)
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"published in {clock.Elapsed.TotalSeconds:0.0} s"));
 
         // A read-only run (no producers) is a final read: it drains until each subscription has seen as many distinct
-        // messages as the topic holds.
+        // messages as the topic holds, however long that takes while it makes progress (a big topic on a loaded machine
+        // can take minutes; stopping at a fixed deadline would report the unread tail as lost). It gives up after
+        // DrainTimeout without progress, or FinalReadLimit in all. Live subscriptions drain for DrainTimeout at most.
         var stored = options.Producers == 0 ? (await mq.Admin.GetPartitionsAsync(options.Topic, cancellationToken)).Sum(p => p.HighWatermark - p.LowWatermark) : 0;
         var drainDeadline = Stopwatch.StartNew();
-        while ((options.Producers == 0
+        var sinceProgress = Stopwatch.StartNew();
+        var lastDeliveries = Volatile.Read(ref _deliveries);
+        while (options.Producers == 0
                 ? options.Subscriptions.Any(p => _seen[p.Name].Count < stored)
                 : options.Subscriptions.Any(p => _seen[p.Name].Count(kv => _acked.ContainsKey(kv.Key)) < _acked.Count))
-            && drainDeadline.Elapsed < options.DrainTimeout)
         {
+            var delivered = Volatile.Read(ref _deliveries);
+            if (delivered != lastDeliveries)
+            {
+                lastDeliveries = delivered;
+                sinceProgress.Restart();
+            }
+
+            if (options.Producers == 0
+                    ? sinceProgress.Elapsed >= options.DrainTimeout || drainDeadline.Elapsed >= FinalReadLimit
+                    : drainDeadline.Elapsed >= options.DrainTimeout)
+            {
+                break;
+            }
+
             await Task.Delay(100, cancellationToken);
         }
 
