@@ -42,6 +42,12 @@ public sealed class OrleansMQServerOptions
     /// </summary>
     public FsyncPolicy Fsync { get; set; } = FsyncPolicy.Always;
 
+    /// <summary>
+    /// File log: how many partition files one commit round fsyncs at once (the writer thread plus helpers). Default 8;
+    /// 1 fsyncs them one after another. See <see cref="Storage.FileLogOptions.ParallelFlushes"/>.
+    /// </summary>
+    public int ParallelFlushes { get; set; } = Storage.FileLogOptions.DefaultParallelFlushes;
+
     /// <summary>How often partitions apply retention. Default 1 minute.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(1);
 

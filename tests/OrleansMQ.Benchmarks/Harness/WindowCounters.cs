@@ -83,7 +83,7 @@ internal sealed class WindowCounters(BrokerUnderTest broker) : IDisposable
                 var rounds = _logAfter.Rounds - _logBefore.Rounds;
                 if (rounds > 0)
                 {
-                    table.Add("file log commit rounds", $"{ResultTable.Rate(rounds / seconds)}, {appends / (double)rounds:0.0} appends each (one writer thread per silo; each round fsyncs every partition file it touched, one after another)");
+                    table.Add("file log commit rounds", $"{ResultTable.Rate(rounds / seconds)}, {appends / (double)rounds:0.0} appends each (one writer thread per silo; each round fsyncs every partition file it touched, up to --parallel-flushes at once)");
                 }
             }
 
