@@ -197,8 +197,11 @@ internal sealed class Consumer : IConsumer
             {
                 await _loop.ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception)
             {
+                // Stopping: a receive that failed after the stop began (the broker answering a closed consumer, a silo
+                // going away) is of no interest any more, and a failure before it already ended ConsumeAsync with
+                // that error. Disposing never throws it (again).
             }
 
             await CloseQuietlyAsync().ConfigureAwait(false);
