@@ -24,6 +24,12 @@ public sealed class OrleansMQServerOptions
     /// <summary>Prefix of the Azure container names (the log container is <c>{prefix}-log</c>). Default <c>orleansmq</c>.</summary>
     public string AzureNamePrefix { get; set; } = "orleansmq";
 
+    /// <summary>
+    /// Azure log: how stale a partition activation's view of the end of its log may get while it is not writing (see
+    /// <see cref="Storage.AzureLogOptions.OwnershipCheckInterval"/>). Default 1 s; 0–5 min.
+    /// </summary>
+    public TimeSpan AzureOwnershipCheckInterval { get; set; } = Storage.AzureLogOptions.DefaultOwnershipCheckInterval;
+
     /// <summary>Which grain-state store to use for metadata and cursors. Default: <see cref="LogStorageKind.File"/>.</summary>
     public LogStorageKind StateStorage { get; set; } = LogStorageKind.File;
 
@@ -117,6 +123,16 @@ internal sealed class OrleansMQServerOptionsValidator : IValidateOptions<Orleans
         if (options.MaxReceiveWait <= TimeSpan.Zero || options.MaxReceiveWait > TimeSpan.FromSeconds(25))
         {
             errors.Add($"OrleansMQ: MaxReceiveWait is {options.MaxReceiveWait}; it must be within (0, 25 s].");
+        }
+
+        if (options.ParallelFlushes is < 1 or > 64)
+        {
+            errors.Add($"OrleansMQ: ParallelFlushes is {options.ParallelFlushes}; it must be 1–64.");
+        }
+
+        if (options.AzureOwnershipCheckInterval < TimeSpan.Zero || options.AzureOwnershipCheckInterval > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"OrleansMQ: AzureOwnershipCheckInterval is {options.AzureOwnershipCheckInterval}; it must be 0 – 5 min.");
         }
 
         if (options.ReadAheadMessages is < 1 or > 100_000)

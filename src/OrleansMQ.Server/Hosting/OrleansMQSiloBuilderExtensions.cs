@@ -38,7 +38,7 @@ public static class OrleansMQSiloBuilderExtensions
             {
                 LogStorageKind.InMemory => new InMemoryMessageLogFactory(Math.Min(o.LogSegmentBytes, InMemoryMessageLogFactory.DefaultSegmentBytes)),
                 LogStorageKind.AzureStorage => new AzureMessageLogFactory(
-                    Options.Create(new AzureLogOptions { ConnectionString = o.AzureStorageConnectionString, NamePrefix = o.AzureNamePrefix }),
+                    Options.Create(new AzureLogOptions { ConnectionString = o.AzureStorageConnectionString, NamePrefix = o.AzureNamePrefix, OwnershipCheckInterval = o.AzureOwnershipCheckInterval }),
                     sp.GetService<Microsoft.Extensions.Logging.ILogger<AzureMessageLogFactory>>()),
                 _ => new FileMessageLogFactory(
                     Options.Create(new FileLogOptions { DataDirectory = Path.Combine(o.DataDirectory, "log"), SegmentBytes = o.LogSegmentBytes, FsyncPolicy = o.Fsync, ParallelFlushes = o.ParallelFlushes }),
