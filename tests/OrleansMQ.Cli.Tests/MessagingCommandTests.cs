@@ -93,6 +93,31 @@ public sealed class MessagingCommandTests(SiloHostFixture broker, ITestOutputHel
     }
 
     [Fact]
+    public async Task A_delayed_publish_waits_while_later_ones_are_delivered_and_describe_shows_it_held()
+    {
+        var topic = TestNames.Unique("later");
+        (await _omq.RunAsync("topic", "create", topic, "--partitions", "1")).Succeeded();
+        (await _omq.RunAsync("sub", "create", topic, "workers", "--type", "shared", "--start", "earliest")).Succeeded();
+
+        (await _omq.RunAsync("publish", topic, "--delay", "1h", "tomorrow-ish")).Succeeded();
+        (await _omq.RunAsync("publish", topic, "now")).Succeeded();
+
+        // The delayed message is not handed out; the one published after it is.
+        var taken = Assert.Single((await _omq.RunAsync("consume", topic, "workers", "-n", "1", "--timeout", "20s", "-o", "json")).Succeeded().JsonLines());
+        Assert.Equal("now", taken.Str("body"));
+
+        var described = (await _omq.RunAsync("sub", "describe", topic, "workers", "-o", "json")).Succeeded().Json();
+        var partition = Assert.Single(described.Items("partitions"));
+        Assert.Equal(1, partition.Int("scheduledInMemory"));
+        Assert.Equal(1, described.Long("backlog"));
+
+        var table = string.Join('\n', (await _omq.RunAsync("sub", "describe", topic, "workers")).Succeeded().Stdout);
+        Assert.Contains("Delayed in memory", table, StringComparison.Ordinal);
+
+        (await _omq.RunAsync("publish", topic, "--delay", "soon", "x")).Failed(2, "soon");
+    }
+
+    [Fact]
     public async Task Nacked_queue_message_is_dead_lettered_listed_and_redriven()
     {
         var queue = TestNames.Unique("jobs");

@@ -39,10 +39,16 @@ internal static class PublishCommand
         var contentType = new Option<string?>("--content-type") { HelpName = "type", Description = "MIME content type (default text/plain; charset=utf-8 for text, none with --whole)." };
         var exchange = new Option<string?>("--exchange", "-x") { HelpName = "exchange", Description = "Publish through this exchange instead of to a topic." };
         var routingKey = new Option<string?>("--routing-key", "-r") { HelpName = "key", Description = "The routing key for --exchange." };
+        var delay = new Option<TimeSpan?>("--delay")
+        {
+            HelpName = "duration",
+            Description = "Deliver no earlier than this after publishing (e.g. 30s, 2h, 7d; durable, no upper bound; Shared and KeyShared subscriptions).",
+            CustomParser = OptionParsers.OptionalDuration,
+        };
 
         return new Command("publish", "Publish messages to a topic or queue (or through an exchange); prints where each landed.")
         {
-            args, file, whole, key, headers, contentType, exchange, routingKey,
+            args, file, whole, key, headers, contentType, exchange, routingKey, delay,
         }.Handle(async (ctx, ct) =>
         {
             var values = ctx.Get(args) ?? [];
@@ -72,6 +78,10 @@ internal static class PublishCommand
                 Headers = ctx.Get(headers) is { Count: > 0 } h ? h : null,
                 ContentType = ctx.Get(contentType) ?? (ctx.Get(whole) ? null : TextContentType),
             };
+            if (ctx.Get(delay) is { } wait)
+            {
+                template = template.WithDelay(wait);
+            }
             var messages = texts.Length > 0
                 ? FromArguments(texts, template)
                 : FromInput(path, ctx.Get(whole), template, ct);

@@ -167,10 +167,10 @@ internal static class SubscriptionCommands
 
     internal static Table PartitionTable(IEnumerable<SubscriptionPartitionView> partitions)
     {
-        var table = Tables.Create("#Partition", "#Ack floor", "#Read position", "#High", "#Backlog", "#In flight", "#Consumers", "#Dead-lettered");
+        var table = Tables.Create("#Partition", "#Ack floor", "#Read position", "#High", "#Backlog", "#In flight", "#Consumers", "#Dead-lettered", "#Delayed in memory");
         foreach (var p in partitions)
         {
-            table.Row(p.Partition, p.AckFloor, p.ReadPosition, p.HighWatermark, p.Backlog, p.InFlight, p.Consumers, p.DeadLettered);
+            table.Row(p.Partition, p.AckFloor, p.ReadPosition, p.HighWatermark, p.Backlog, p.InFlight, p.Consumers, p.DeadLettered, p.ScheduledInMemory);
         }
 
         return table;

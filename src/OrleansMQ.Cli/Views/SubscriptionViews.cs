@@ -35,7 +35,8 @@ internal sealed record SubscriptionPartitionView(
     long Backlog,
     int InFlight,
     int Consumers,
-    long DeadLettered);
+    long DeadLettered,
+    int ScheduledInMemory);
 
 /// <summary>The result of <c>omq sub seek</c>.</summary>
 internal sealed record SeekView(string Topic, string Subscription, string Position);

@@ -37,7 +37,7 @@ internal static class ViewMapper
         new(p.Partition, p.LowWatermark, p.HighWatermark, p.HighWatermark - p.LowWatermark, p.SizeBytes, p.Backlog);
 
     public static SubscriptionPartitionView Partition(SubscriptionPartitionStats s) =>
-        new(s.Partition, s.AckFloor, s.ReadPosition, s.HighWatermark, s.Backlog, s.InFlight, s.Consumers, s.DeadLettered);
+        new(s.Partition, s.AckFloor, s.ReadPosition, s.HighWatermark, s.Backlog, s.InFlight, s.Consumers, s.DeadLettered, s.ScheduledInMemory);
 
     /// <summary>
     /// Totals over partitions. Consumers is the largest per-partition count: one consumer reads every partition, so a
