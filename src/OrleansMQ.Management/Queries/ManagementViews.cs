@@ -25,6 +25,9 @@ public sealed record SubscriptionSummary(string Name, SubscriptionSpec Spec, IRe
     /// <summary>Leased deliveries.</summary>
     public int InFlight => Partitions.Sum(p => p.InFlight);
 
+    /// <summary>Delayed messages and pending redeliveries held in memory (the rest wait in the log until due).</summary>
+    public int ScheduledInMemory => Partitions.Sum(p => p.ScheduledInMemory);
+
     /// <summary>Consumer sessions (summed over partitions: a consumer of N partitions counts N times).</summary>
     public int Consumers => Partitions.Count == 0 ? 0 : Partitions.Max(p => p.Consumers);
 
