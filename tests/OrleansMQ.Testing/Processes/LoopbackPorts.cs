@@ -3,23 +3,36 @@ using System.Net.Sockets;
 
 namespace OrleansMQ.Testing.Processes;
 
-/// <summary>Free TCP ports on 127.0.0.1, found by letting the OS pick (bind to port 0).</summary>
+/// <summary>Free TCP ports on 127.0.0.1 for child processes to listen on.</summary>
 public static class LoopbackPorts
 {
+    // Below Linux's ephemeral range (32768–60999 by default): a port the OS picks for port 0 comes from that range, and so
+    // does the local port of every outgoing connection, so between our check and the child's bind an outgoing
+    // connection could take it (seen once: a joining silo failed with "Address already in use"). Ports from here are
+    // never handed out to outgoing connections.
+    private const int FirstPort = 20000;
+    private const int LastPort = 32767;
+
     /// <summary>
-    /// Returns <paramref name="count"/> distinct ports that were free a moment ago. All listeners stay open until every
-    /// port is picked, so the OS cannot hand out the same port twice.
+    /// Returns <paramref name="count"/> distinct ports that were free a moment ago, from 20000–32767 (starting at a random
+    /// one, so concurrent test processes rarely try the same), or from the OS (port 0) when that range is full. All
+    /// listeners stay open until every port is picked, so no port is returned twice.
     /// </summary>
     public static int[] Reserve(int count)
     {
         var listeners = new List<TcpListener>(count);
         try
         {
-            for (var i = 0; i < count; i++)
+            var span = LastPort - FirstPort + 1;
+            var start = Random.Shared.Next(span);
+            for (var i = 0; i < span && listeners.Count < count; i++)
             {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
+                TryListen(FirstPort + (start + i) % span, listeners);
+            }
+
+            while (listeners.Count < count)
+            {
+                TryListen(0, listeners);
             }
 
             return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
@@ -30,6 +43,20 @@ public static class LoopbackPorts
             {
                 listener.Stop();
             }
+        }
+    }
+
+    private static void TryListen(int port, List<TcpListener> listeners)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, port);
+        try
+        {
+            listener.Start();
+            listeners.Add(listener);
+        }
+        catch (SocketException) when (port != 0)
+        {
+            listener.Stop(); // taken: try the next one
         }
     }
 
