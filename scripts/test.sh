@@ -111,6 +111,15 @@ print_totals() {
   node - "$@" <<'JS'
 const fs = require('fs');
 let passed = 0, failed = 0, skipped = 0;
+const failedTests = [];
+const decode = (text) => text
+  .replace(/&#x([0-9a-fA-F]+);/g, (_, h) => String.fromCodePoint(parseInt(h, 16)))
+  .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d)))
+  .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+const head = (text, lines) => {
+  const all = decode(text).replace(/\r/g, '').split('\n');
+  return all.slice(0, lines).map(l => '    ' + l.slice(0, 400)).join('\n') + (all.length > lines ? `\n    ... (${all.length - lines} more lines)` : '');
+};
 for (const file of process.argv.slice(2)) {
   const xml = fs.readFileSync(file, 'utf8');
   const counters = /<Counters\b([^>]*)>/.exec(xml);
@@ -122,6 +131,14 @@ for (const file of process.argv.slice(2)) {
   const attrs = Object.fromEntries([...counters[1].matchAll(/(\w+)\s*=\s*"(\d+)"/g)].map(m => [m[1], Number(m[2])]));
   const n = (name) => attrs[name] ?? 0;
   const failures = n('failed') + n('error') + n('timeout') + n('aborted');
+  for (const m of xml.matchAll(/<UnitTestResult\b([^>]*)>([\s\S]*?)<\/UnitTestResult>/g)) {
+    const outcome = /\boutcome="(\w+)"/.exec(m[1])?.[1];
+    if (!['Failed', 'Error', 'Timeout', 'Aborted'].includes(outcome)) continue;
+    const name = decode(/\btestName="([^"]*)"/.exec(m[1])?.[1] ?? '?');
+    const message = /<Message>([\s\S]*?)<\/Message>/.exec(m[2])?.[1] ?? '';
+    const stack = /<StackTrace>([\s\S]*?)<\/StackTrace>/.exec(m[2])?.[1] ?? '';
+    failedTests.push(`  ${outcome.toUpperCase()} ${name}\n${head(message, 25)}` + (stack ? `\n${head(stack, 6)}` : ''));
+  }
   passed += n('passed');
   failed += failures;
   skipped += Math.max(0, n('total') - n('passed') - failures);
@@ -132,6 +149,12 @@ for (const file of process.argv.slice(2)) {
     console.error(`warning: ${file}: run outcome is ${outcome} though no test failed (test host crashed, hung or aborted); counting 1 failure`);
     failed += 1;
   }
+}
+if (failedTests.length > 0) {
+  // CI keeps only the tail of the output: name each failure and the start of its message right above the totals.
+  console.log(`\n${failedTests.length} failed test(s):`);
+  for (const t of failedTests) console.log(t);
+  console.log('');
 }
 console.log(`${passed} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : ''));
 process.exit(failed > 0 ? 1 : 0);
