@@ -377,6 +377,7 @@ internal sealed class AppendPipeline
         };
         try
         {
+            batch.Sent = true;
             var receipts = await _append(request).ConfigureAwait(false);
             return receipts.Length == batch.Items.Count
                 ? (receipts, null)
@@ -405,6 +406,40 @@ internal sealed class AppendPipeline
         }
     }
 
+    /// <summary>The pipeline's state in one line, for diagnostics (a publish that takes long: where is it?).</summary>
+    public string Describe()
+    {
+        lock (_lock)
+        {
+            var text = new System.Text.StringBuilder();
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"queued {_queue.Count}, epoch {_epoch}, next sequence {_nextSequence}");
+            foreach (var batch in _inFlight)
+            {
+                text.Append(System.Globalization.CultureInfo.InvariantCulture,
+                    $"; batch {batch.Epoch}/{batch.FirstSequence} x{batch.Items.Count} {(batch.Answered ? "answered" : batch.Sent ? "sent" : "not sent")} {System.Diagnostics.Stopwatch.GetElapsedTime(batch.Created).TotalSeconds:0.0} s ago");
+                if (batch.Error is { } error)
+                {
+                    text.Append(System.Globalization.CultureInfo.InvariantCulture, $" ({error.GetType().Name}: {error.Message})");
+                }
+            }
+
+            if (_stalled || _recovering || _lingering)
+            {
+                text.Append(System.Globalization.CultureInfo.InvariantCulture, $"; stalled {_stalled}, recovering {_recovering}, lingering {_lingering}");
+            }
+
+            lock (_startLock)
+            {
+                if (_starting || _toStart.Count > 0)
+                {
+                    text.Append(System.Globalization.CultureInfo.InvariantCulture, $"; starter busy {_starting}, {_toStart.Count} to start");
+                }
+            }
+
+            return text.ToString();
+        }
+    }
+
     private List<Pending> Take() =>
         BatchTaker.Take(ref _queue, _options.MaxBatchMessages, _options.MaxBatchBytes, p => MessageLimits.SizeOf(p.Message));
 
@@ -421,6 +456,10 @@ internal sealed class AppendPipeline
         public long FirstSequence { get; set; } = firstSequence;
 
         public DateTime Deadline { get; } = deadline;
+
+        public long Created { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        public bool Sent { get; set; }
 
         public bool Answered { get; set; }
 

@@ -176,6 +176,26 @@ internal sealed class Producer : IProducer
         _disposed = true;
     }
 
+    /// <summary>
+    /// The producer's state for diagnostics: whether publishes wait for topic metadata, and per partition what is queued
+    /// and which batches are in flight (sent or not, answered or not, how long ago).
+    /// </summary>
+    public override string ToString()
+    {
+        lock (_lock)
+        {
+            var text = new System.Text.StringBuilder();
+            text.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"producer {_baseId} on {Topic}: metadata {(_topics.TryGetCached(Topic, out _) ? "cached" : "not cached")}, {(_chain.IsCompleted ? "no publishes waiting for it" : "publishes waiting for it")}");
+            foreach (var (partition, writer) in _writers.OrderBy(w => w.Key))
+            {
+                text.Append(System.Globalization.CultureInfo.InvariantCulture, $"\n  partition {partition}: {writer.Describe()}");
+            }
+
+            return text.ToString();
+        }
+    }
+
     private int NextPartition(int partitions) => (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)partitions);
 
     private PartitionWriter WriterFor(int partition)
@@ -202,5 +222,7 @@ internal sealed class Producer : IProducer
         public Task<PublishReceipt> AddAsync(Message message) => _pipeline.AddAsync(message);
 
         public Task FlushAsync() => _pipeline.FlushAsync();
+
+        public string Describe() => _pipeline.Describe();
     }
 }

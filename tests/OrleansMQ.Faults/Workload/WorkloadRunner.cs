@@ -22,6 +22,9 @@ public sealed class WorkloadRunner(WorkloadOptions options, TextWriter output)
     public const string DeliveriesFile = "deliveries.jsonl";
 
     /// <summary>Longest a final read runs while it still makes progress (the nemesis waits up to 4 minutes past publishing).</summary>
+    /// <summary>How long no publish may end, with publishes outstanding, before the producer's state is printed.</summary>
+    private static readonly TimeSpan StallReport = TimeSpan.FromSeconds(45);
+
     private static readonly TimeSpan FinalReadLimit = TimeSpan.FromMinutes(3);
 
     private readonly ConcurrentDictionary<(string, long), byte> _acked = new();
@@ -131,6 +134,21 @@ public sealed class WorkloadRunner(WorkloadOptions options, TextWriter output)
         using var window = new SemaphoreSlim(options.Window);
         var pending = new List<Task>(options.Messages);
         var started = Stopwatch.StartNew();
+        var outstanding = new ConcurrentDictionary<long, long>();
+        var lastCompletion = Stopwatch.GetTimestamp();
+        // A publish must end (acknowledged or failed) within the delivery timeout plus a grain call: when none has ended for
+        // longer, say where the producer's publishes are, so a hang in CI explains itself.
+        using var watchdog = new Timer(_ =>
+        {
+            var quiet = Stopwatch.GetElapsedTime(Interlocked.Read(ref lastCompletion));
+            if (!outstanding.IsEmpty && quiet > StallReport)
+            {
+                Interlocked.Exchange(ref lastCompletion, Stopwatch.GetTimestamp());
+                var oldest = outstanding.OrderBy(kv => kv.Key).Take(5).Select(kv => string.Create(CultureInfo.InvariantCulture, $"seq {kv.Key} ({Stopwatch.GetElapsedTime(kv.Value).TotalSeconds:0} s)"));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"STALL {producerId}: no publish ended for {quiet.TotalSeconds:0} s, {outstanding.Count} outstanding, oldest {string.Join(", ", oldest)}\n{producer}"));
+            }
+        }, null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
         for (long seq = 0; seq < options.Messages; seq++)
         {
             if (options.Rate > 0)
@@ -145,6 +163,7 @@ public sealed class WorkloadRunner(WorkloadOptions options, TextWriter output)
             await window.WaitAsync(cancellationToken);
             var key = MessageBody.Key(seq, options.Keys);
             // PublishAsync is called in sequence order (not awaited here): the producer keeps call order per partition.
+            outstanding[seq] = Stopwatch.GetTimestamp();
             pending.Add(CompleteAsync(seq, key, producer.PublishAsync(Message.FromText(MessageBody.Create(producerId, seq, options.BodySize), key), cancellationToken)));
         }
 
@@ -167,6 +186,8 @@ public sealed class WorkloadRunner(WorkloadOptions options, TextWriter output)
             }
             finally
             {
+                outstanding.TryRemove(seq, out _);
+                Interlocked.Exchange(ref lastCompletion, Stopwatch.GetTimestamp());
                 window.Release();
             }
         }

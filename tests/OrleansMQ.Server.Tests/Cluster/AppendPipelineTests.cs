@@ -65,6 +65,28 @@ public sealed class AppendPipelineTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Describe_names_the_batch_in_flight_and_what_waits_behind_it()
+    {
+        var (_, grain) = await NewPartitionAsync("pipe-describe");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pipeline = new AppendPipeline(async request =>
+        {
+            await release.Task;
+            return await grain.AppendAsync(request);
+        }, () => { }, new ProducerOptions(), TestNames.Unique("producer"));
+
+        var first = pipeline.AddAsync(Message.FromText("m0"));
+        var behind = new[] { pipeline.AddAsync(Message.FromText("m1")), pipeline.AddAsync(Message.FromText("m2")) };
+        var held = pipeline.Describe();
+        release.SetResult();
+        await Task.WhenAll([first, .. behind]).WaitAsync(Deadline);
+        await pipeline.FlushAsync().WaitAsync(Deadline);
+
+        Assert.Matches(@"^queued 2, epoch 0, next sequence 1; batch 0/0 x1 sent \d+\.\d s ago$", held);
+        Assert.Equal("queued 0, epoch 0, next sequence 3", pipeline.Describe());
+    }
+
+    [Fact]
     public async Task A_batch_whose_answer_was_lost_is_retried_and_acknowledged_as_a_duplicate_without_reordering()
     {
         var (topic, grain) = await NewPartitionAsync("pipe-lost");
