@@ -24,6 +24,7 @@ var window = new Option<int>("--window") { Description = "publish: most unacknow
 var storage = new Option<StorageOption>("--storage") { Description = "Log + state: file (durable, the broker default), memory, or azure (Azure Storage; a private Azurite unless a connection string is given).", DefaultValueFactory = _ => defaults.Storage };
 var fsync = new Option<FsyncOption>("--fsync") { Description = "File log fsync policy: always (default) or never.", DefaultValueFactory = _ => defaults.Fsync };
 var parallelFlushes = new Option<int>("--parallel-flushes") { Description = "File log: files fsync'd at once per commit round (1: one after another).", DefaultValueFactory = _ => defaults.ParallelFlushes };
+var journal = new Option<bool>("--journal") { Description = "File log: one silo-wide journal flush per commit round instead of one fsync per partition file (OrleansMQ:FileLogJournal)." };
 var linger = new Option<double>("--linger-ms") { Description = "Producer linger in milliseconds (0: send at once, batch while a send is in flight).", DefaultValueFactory = _ => defaults.Linger.TotalMilliseconds };
 var maxBatch = new Option<int>("--max-batch") { Description = "Producer: most messages per partition batch.", DefaultValueFactory = _ => defaults.MaxBatchMessages };
 var maxInFlight = new Option<int>("--max-in-flight") { Description = "Producer: most append batches in flight per partition (1: the pre-pipelining producer).", DefaultValueFactory = _ => defaults.MaxInFlightBatches };
@@ -57,6 +58,7 @@ BenchmarkSettings Settings(ParseResult r) => new()
     Storage = Get(r, storage, defaults.Storage),
     Fsync = Get(r, fsync, defaults.Fsync),
     ParallelFlushes = Get(r, parallelFlushes, defaults.ParallelFlushes),
+    Journal = r.GetValue(journal),
     Linger = TimeSpan.FromMilliseconds(Get(r, linger, defaults.Linger.TotalMilliseconds)),
     MaxBatchMessages = Get(r, maxBatch, defaults.MaxBatchMessages),
     MaxInFlightBatches = Get(r, maxInFlight, defaults.MaxInFlightBatches),
@@ -101,19 +103,19 @@ async Task<int> RunAsync(ParseResult r, Func<BenchmarkSettings, CancellationToke
 
 var publish = new Command("publish", "Durable publish throughput: N producers, a bounded window each, as fast as acks come back.")
 {
-    partitions, producers, duration, warmup, messageSize, window, storage, fsync, parallelFlushes, linger, maxBatch, maxInFlight, siloStats, silos, placement, azureConnectionString,
+    partitions, producers, duration, warmup, messageSize, window, storage, fsync, parallelFlushes, journal, linger, maxBatch, maxInFlight, siloStats, silos, placement, azureConnectionString,
 };
 publish.SetAction((r, ct) => RunAsync(r, PublishScenario.RunAsync, ct));
 
 var latency = new Command("latency", "End-to-end latency at a fixed publish rate, measured from each message's scheduled send time.")
 {
-    partitions, duration, warmup, rate, messageSize, storage, fsync, parallelFlushes, linger, maxBatch, maxInFlight, prefetch, subscription, siloStats, silos, placement, azureConnectionString,
+    partitions, duration, warmup, rate, messageSize, storage, fsync, parallelFlushes, journal, linger, maxBatch, maxInFlight, prefetch, subscription, siloStats, silos, placement, azureConnectionString,
 };
 latency.SetAction((r, ct) => RunAsync(r, LatencyScenario.RunAsync, ct));
 
 var routing = new Command("routing", "Routing overhead as ratios: direct vs a topic exchange with 100 bindings (with and without transforms), fan-out to 1 vs 10 queues; interleaved rounds.")
 {
-    partitions, producers, duration, warmup, messageSize, window, storage, fsync, linger, maxBatch, siloStats, rounds,
+    partitions, producers, duration, warmup, messageSize, window, storage, fsync, journal, linger, maxBatch, siloStats, rounds,
 };
 routing.SetAction((r, ct) => RunAsync(r, RoutingScenario.RunAsync, ct));
 

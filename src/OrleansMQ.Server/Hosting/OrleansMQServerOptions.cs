@@ -54,6 +54,12 @@ public sealed class OrleansMQServerOptions
     /// </summary>
     public int ParallelFlushes { get; set; } = Storage.FileLogOptions.DefaultParallelFlushes;
 
+    /// <summary>
+    /// File log, <see cref="FsyncPolicy.Always"/>: make each commit round durable with one flush of a silo-wide journal
+    /// instead of one fsync per partition file written. Same durability. See <see cref="Storage.FileLogOptions.Journal"/>.
+    /// </summary>
+    public bool FileLogJournal { get; set; }
+
     /// <summary>How often partitions apply retention. Default 1 minute.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -25,6 +25,9 @@ internal sealed class FileLogWriter : IDisposable
     private readonly List<ReadOnlyMemory<byte>> _gather = [];
     private readonly List<FlushJob> _flushes = [];
     private readonly ParallelFlusher<FlushJob>? _flusher;
+    private readonly FileJournal? _journal;
+    private readonly List<TaskCompletionSource> _checkpointWaiters = [];
+    private Exception? _journalFailure;
     private readonly Action<FlushJob> _flushAndComplete;
     private readonly int _maxBytesPerCommit;
     private readonly bool _fsync;
@@ -39,6 +42,8 @@ internal sealed class FileLogWriter : IDisposable
         _fsync = options.FsyncPolicy == FsyncPolicy.Always;
         _logger = logger;
         _flushAndComplete = FlushAndComplete;
+        // Replays a journal left by an earlier run (whatever the options say) before any log opens.
+        _journal = FileJournal.Open(options.DataDirectory, options.JournalBytes, keep: _fsync && options.Journal, logger);
         _flusher = _fsync && options.ParallelFlushes > 1 ? new ParallelFlusher<FlushJob>(options.ParallelFlushes, "OrleansMQ file log flusher") : null;
         _thread = new Thread(Run) { IsBackground = true, Name = "OrleansMQ file log writer" };
         _thread.Start();
@@ -52,6 +57,32 @@ internal sealed class FileLogWriter : IDisposable
 
     /// <summary>Commit rounds so far (for tests and metrics).</summary>
     public long Rounds => Interlocked.Read(ref _rounds);
+
+    /// <summary>Journal checkpoints so far (0 without a journal).</summary>
+    public long JournalCheckpoints => _journal?.Checkpoints ?? 0;
+
+    /// <summary>
+    /// With a journal: completes once every segment file written so far is flushed and the journal emptied, so nothing
+    /// journaled can be replayed into a file afterwards (called before a partition directory is deleted: a topic created
+    /// again under the same name must never receive its predecessor's bytes). Without a journal: at once.
+    /// </summary>
+    public Task CheckpointAsync()
+    {
+        if (_journal is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_stopping, this);
+            _checkpointWaiters.Add(waiter);
+            Monitor.Pulse(_gate);
+        }
+
+        return waiter.Task;
+    }
 
     /// <summary>Queues <paramref name="request"/>. Called under the log's lock, so per log the queue order is offset order.</summary>
     /// <exception cref="ObjectDisposedException">The writer was stopped.</exception>
@@ -88,16 +119,24 @@ internal sealed class FileLogWriter : IDisposable
     {
         while (true)
         {
+            TaskCompletionSource[]? checkpoints = null;
             lock (_gate)
             {
-                while (_queue.Count == 0)
+                while (_queue.Count == 0 && _checkpointWaiters.Count == 0)
                 {
                     if (_stopping)
                     {
+                        StopJournal();
                         return;
                     }
 
                     Monitor.Wait(_gate);
+                }
+
+                if (_checkpointWaiters.Count > 0)
+                {
+                    checkpoints = [.. _checkpointWaiters];
+                    _checkpointWaiters.Clear();
                 }
 
                 long bytes = 0;
@@ -107,6 +146,17 @@ internal sealed class FileLogWriter : IDisposable
                     bytes += request.Length;
                     _round.Add(request);
                 }
+            }
+
+            if (checkpoints is not null)
+            {
+                // Before this round: what it journals is after the checkpoint, in the new generation.
+                Checkpoint(checkpoints);
+            }
+
+            if (_round.Count == 0)
+            {
+                continue;
             }
 
             try
@@ -185,8 +235,11 @@ internal sealed class FileLogWriter : IDisposable
             }
         }
 
-        // Everything is written; now the fsyncs, side by side when the round touched several files.
-        if (_flusher is not null && _flushes.Count > 1)
+        // Everything is written; now one journal write and flush, or the fsyncs, side by side when the round touched several files.
+        if (_journal is not null && _flushes.Count > 0 && CommitToJournal())
+        {
+        }
+        else if (_flusher is not null && _flushes.Count > 1)
         {
             _flusher.Run(_flushes, _flushAndComplete);
         }
@@ -207,7 +260,108 @@ internal sealed class FileLogWriter : IDisposable
     private static readonly KeyValuePair<string, object?> StorageTag = new("storage", "file");
 
     // A log's share of a round, written and waiting for the fsync of its last segment.
-    private readonly record struct FlushJob(FileMessageLog Log, List<PendingAppend> Requests, FileSegment Segment);
+    internal readonly record struct FlushJob(FileMessageLog Log, List<PendingAppend> Requests, FileSegment Segment);
+
+    // True when the round is durable through the journal (its appends are completed, or failed with the journal); false
+    // when the round is too large for the journal and its files must be flushed directly.
+    private bool CommitToJournal()
+    {
+        try
+        {
+            if (_journalFailure is not null)
+            {
+                throw new IOException($"The file log journal failed earlier ({_journalFailure.Message}); appends fail until the silo restarts.", _journalFailure);
+            }
+
+            foreach (var job in _flushes)
+            {
+                // Replay never creates a segment file, so a new one's directory entry must be durable before it is acknowledged.
+                if (job.Segment.NeedsDirectorySync)
+                {
+                    DirectorySync.Flush(Path.GetDirectoryName(job.Segment.Path)!);
+                    job.Segment.NeedsDirectorySync = false;
+                }
+            }
+
+            if (!_journal!.TryCommit(_flushes))
+            {
+                return false;
+            }
+        }
+        catch (Exception ex)
+        {
+            if (_journalFailure is null)
+            {
+                _journalFailure = ex;
+                FileLogEvents.JournalFailed(_logger, ex);
+            }
+
+            foreach (var job in _flushes)
+            {
+                job.Log.OnFailed(job.Requests, ex);
+            }
+
+            return true;
+        }
+
+        foreach (var job in _flushes)
+        {
+            job.Log.OnDurable(job.Requests);
+        }
+
+        return true;
+    }
+
+    private void Checkpoint(TaskCompletionSource[] waiters)
+    {
+        try
+        {
+            if (_journalFailure is not null)
+            {
+                throw new IOException($"The file log journal failed earlier ({_journalFailure.Message}).", _journalFailure);
+            }
+
+            _journal!.Checkpoint();
+            foreach (var waiter in waiters)
+            {
+                waiter.TrySetResult();
+            }
+        }
+        catch (Exception ex)
+        {
+            _journalFailure ??= ex;
+            foreach (var waiter in waiters)
+            {
+                waiter.TrySetException(ex);
+            }
+        }
+    }
+
+    // At shutdown (writer thread): flush the segments and empty the journal, so the next start has nothing to replay.
+    private void StopJournal()
+    {
+        if (_journal is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (_journalFailure is null)
+            {
+                _journal.Checkpoint();
+            }
+        }
+        catch (Exception ex)
+        {
+            // The next start replays the journal instead.
+            FileLogEvents.JournalFailed(_logger, ex);
+        }
+        finally
+        {
+            _journal.Dispose();
+        }
+    }
 
     // On the writer thread or a flusher helper; one job per log per round.
     private void FlushAndComplete(FlushJob job)

@@ -383,7 +383,7 @@ public sealed partial class FileMessageLog : IMessageLog
     }
 
     /// <inheritdoc />
-    /// <remarks>Waits for appends in flight, closes the files and deletes the partition's directory.</remarks>
+    /// <remarks>Waits for appends in flight, closes the files, checkpoints the journal (if any) and deletes the partition's directory.</remarks>
     public async ValueTask DeleteAsync(CancellationToken cancellationToken = default)
     {
         lock (_sync)
@@ -392,6 +392,9 @@ public sealed partial class FileMessageLog : IMessageLog
         }
 
         await CloseAsync().ConfigureAwait(false);
+        // With a journal, its entries for these files must be dead before the directory goes: a partition created again at
+        // the same path must never have the old bytes replayed into it.
+        await _writer.CheckpointAsync().ConfigureAwait(false);
         await Task.Run(() =>
         {
             if (System.IO.Directory.Exists(_directory))

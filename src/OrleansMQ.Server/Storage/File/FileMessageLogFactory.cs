@@ -38,6 +38,8 @@ public sealed class FileMessageLogFactory : IMessageLogFactory, IAsyncDisposable
             FsyncPolicy = value.FsyncPolicy,
             IndexIntervalBytes = value.IndexIntervalBytes,
             ParallelFlushes = value.ParallelFlushes,
+            Journal = value.Journal,
+            JournalBytes = value.JournalBytes,
         };
         _logger = logger ?? NullLogger<FileMessageLogFactory>.Instance;
         _writer = new FileLogWriter(_options, _logger);

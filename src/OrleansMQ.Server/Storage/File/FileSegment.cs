@@ -56,6 +56,9 @@ internal sealed class FileSegment(string path, long baseOffset, SafeFileHandle h
     /// <summary>The segment's file was created but its directory entry not yet flushed.</summary>
     public bool NeedsDirectorySync { get; set; }
 
+    /// <summary>The segment's path relative to the log root, UTF-8, as the journal names it (writer thread only; set on first use).</summary>
+    public byte[]? JournalName { get; set; }
+
     /// <summary>Notes a record placed at <paramref name="position"/>.</summary>
     public void AddRecord(long offset, long position, int frameSize, long timestampTicks)
     {

@@ -1,0 +1,421 @@
+using System.Buffers.Binary;
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace OrleansMQ.Server.Storage;
+
+/// <summary>
+/// The silo-wide write-ahead journal of the file log (<see cref="FileLogOptions.Journal"/>): a commit round writes every
+/// partition's new bytes to their segment files without flushing them, copies the same bytes with their destination into
+/// this one file, and makes only this file durable (one <c>fdatasync</c> per round instead of one <c>fsync</c> per
+/// touched partition file). The segment files are flushed in the background of a checkpoint, when the journal is full,
+/// before a partition directory is deleted, and at shutdown; after a crash, <see cref="Open"/> writes every journaled
+/// byte back to its segment file before any log opens, so recovery sees the segments as they were acknowledged.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Layout: a 4 KiB header (magic, version, the current generation, CRC32C) and, from byte 4096, entries written one after
+/// another: magic, payload length, generation, CRC32C of the payload, then the payload (the segment file's path
+/// relative to the log root, the file position and the bytes). The file is reused in place: a checkpoint flushes every
+/// segment written since the last one, then writes the header with the next generation, so older entries (still in the
+/// file further on) end the scan at their first byte. Overwriting in place keeps the file's size and blocks fixed after
+/// the first pass, so <c>fdatasync</c> writes the data and no file metadata.
+/// </para>
+/// <para>
+/// Replay never creates a segment file: segment files are created durably (directory flushed) before a byte of them is
+/// acknowledged, so a missing file was deleted on purpose (retention) and its entries are skipped. A partition directory
+/// is deleted only after a checkpoint, so a topic deleted and created again never receives its predecessor's bytes.
+/// </para>
+/// <para>Writer thread only, apart from <see cref="Open"/>.</para>
+/// </remarks>
+internal sealed class FileJournal : IDisposable
+{
+    /// <summary>The journal's file name, directly under the log root.</summary>
+    public const string FileName = "journal.wal";
+
+    private const int HeaderBytes = 4096;
+    private const uint HeaderMagic = 0x4A514D4F; // "OMQJ"
+    private const uint EntryMagic = 0x45514D4F;  // "OMQE"
+    private const int HeaderVersion = 1;
+    private const int EntryHeaderBytes = 20;     // magic, length, generation, crc
+
+    private readonly string _root;
+    private readonly string _path;
+    private readonly SafeFileHandle _handle;
+    private readonly long _capacity;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, FileSegment> _dirty = new(StringComparer.Ordinal);
+    private byte[] _buffer = new byte[64 * 1024];
+    private ulong _generation;
+    private long _position = HeaderBytes;
+    private long _checkpoints;
+
+    private FileJournal(string root, string path, SafeFileHandle handle, long capacity, ulong generation, ILogger logger)
+    {
+        _root = root;
+        _path = path;
+        _handle = handle;
+        _capacity = capacity;
+        _generation = generation;
+        _logger = logger;
+    }
+
+    /// <summary>Checkpoints so far (journal full, directory deletes, shutdown), for tests and metrics.</summary>
+    public long Checkpoints => Interlocked.Read(ref _checkpoints);
+
+    /// <summary>Where the next entry goes (for tests).</summary>
+    internal long Position => _position;
+
+    /// <summary>
+    /// Replays the journal under <paramref name="root"/> if there is one (whatever <paramref name="keep"/> says: a journal
+    /// left by a crash holds acknowledged bytes), then either returns it, emptied by a checkpoint, ready for new rounds
+    /// (<paramref name="keep"/>), or deletes it and returns null.
+    /// </summary>
+    /// <exception cref="IOException">The journal or a segment file it names cannot be read or written.</exception>
+    public static FileJournal? Open(string root, long capacity, bool keep, ILogger logger)
+    {
+        Directory.CreateDirectory(root);
+        var path = Path.Combine(root, FileName);
+        var exists = File.Exists(path);
+        if (!exists && !keep)
+        {
+            return null;
+        }
+
+        var handle = File.OpenHandle(path, exists ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            // A new journal (or one whose header never became valid) starts at a random generation, so entries a
+            // damaged header once governed can never pass for current ones.
+            var generation = (ulong)Random.Shared.NextInt64(1, long.MaxValue / 2);
+            if (exists && Replay(root, handle, logger) is { } replayed)
+            {
+                generation = replayed;
+            }
+
+            var journal = new FileJournal(root, path, handle, capacity, generation, logger);
+            if (!keep)
+            {
+                handle.Dispose();
+                File.Delete(path);
+                DirectorySync.Flush(root);
+                return null;
+            }
+
+            // Empty it: generation + 1 in the header ends the scan at the first (old) entry.
+            journal.WriteHeader(generation + 1);
+            if (!exists)
+            {
+                DirectorySync.Flush(root);
+            }
+
+            return journal;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Journals every chunk of <paramref name="jobs"/> (written to their segments already, not flushed) and makes the
+    /// journal durable. False, with nothing written, when the round alone is larger than the journal: the caller must then
+    /// flush the segment files themselves. A full journal is checkpointed first.
+    /// </summary>
+    /// <exception cref="IOException">The journal could not be written or flushed: nothing of the round is known durable.</exception>
+    public bool TryCommit(IReadOnlyList<FileLogWriter.FlushJob> jobs)
+    {
+        var length = 0L;
+        foreach (var job in jobs)
+        {
+            foreach (var request in job.Requests)
+            {
+                foreach (var chunk in request.Chunks)
+                {
+                    length += EntryHeaderBytes + EntryPayloadHeader(chunk.Segment) + chunk.Length;
+                }
+            }
+        }
+
+        if (length > _capacity - HeaderBytes || length > Array.MaxLength)
+        {
+            return false;
+        }
+
+        if (_position + length > _capacity)
+        {
+            Checkpoint();
+        }
+
+        if (_buffer.Length < length)
+        {
+            _buffer = new byte[Math.Max(length, Math.Min(_buffer.Length * 2L, Array.MaxLength))];
+        }
+
+        var span = _buffer.AsSpan(0, (int)length);
+        var at = 0;
+        foreach (var job in jobs)
+        {
+            foreach (var request in job.Requests)
+            {
+                foreach (var chunk in request.Chunks)
+                {
+                    at += WriteEntry(span[at..], chunk, request.Buffer.AsSpan(chunk.BufferOffset, chunk.Length));
+                    _dirty.TryAdd(chunk.Segment.Path, chunk.Segment);
+                }
+            }
+        }
+
+        RandomAccess.Write(_handle, span, _position);
+        DataSync(_handle);
+        _position += length;
+        return true;
+    }
+
+    /// <summary>
+    /// Flushes every segment file written since the last checkpoint, then starts a new generation at the journal's start:
+    /// from then on nothing in it is replayed.
+    /// </summary>
+    public void Checkpoint()
+    {
+        foreach (var segment in _dirty.Values)
+        {
+            FlushSegment(segment);
+        }
+
+        _dirty.Clear();
+        WriteHeader(_generation + 1);
+        Interlocked.Increment(ref _checkpoints);
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    private int EntryPayloadHeader(FileSegment segment) => 2 + (segment.JournalName ??= Encoding.UTF8.GetBytes(Path.GetRelativePath(_root, segment.Path))).Length + 8;
+
+    private int WriteEntry(Span<byte> entry, WriteChunk chunk, ReadOnlySpan<byte> data)
+    {
+        var name = chunk.Segment.JournalName!;
+        var payloadLength = 2 + name.Length + 8 + data.Length;
+        var payload = entry.Slice(EntryHeaderBytes, payloadLength);
+        BinaryPrimitives.WriteUInt16LittleEndian(payload, (ushort)name.Length);
+        name.CopyTo(payload[2..]);
+        BinaryPrimitives.WriteInt64LittleEndian(payload[(2 + name.Length)..], chunk.FilePosition);
+        data.CopyTo(payload[(10 + name.Length)..]);
+
+        BinaryPrimitives.WriteUInt32LittleEndian(entry, EntryMagic);
+        BinaryPrimitives.WriteInt32LittleEndian(entry[4..], payloadLength);
+        BinaryPrimitives.WriteUInt64LittleEndian(entry[8..], _generation);
+        BinaryPrimitives.WriteUInt32LittleEndian(entry[16..], Crc32C.Compute(payload));
+        return EntryHeaderBytes + payloadLength;
+    }
+
+    private void FlushSegment(FileSegment segment)
+    {
+        try
+        {
+            RandomAccess.FlushToDisk(segment.Handle);
+            return;
+        }
+        catch (ObjectDisposedException)
+        {
+            // Its log was closed (deactivated) or retention deleted it: flush the file through a handle of our own.
+        }
+
+        try
+        {
+            using var handle = File.OpenHandle(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            RandomAccess.FlushToDisk(handle);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Deleted: nothing to keep.
+        }
+    }
+
+    private void WriteHeader(ulong generation)
+    {
+        Span<byte> header = stackalloc byte[24];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, HeaderMagic);
+        BinaryPrimitives.WriteInt32LittleEndian(header[4..], HeaderVersion);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[8..], generation);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], Crc32C.Compute(header[..16]));
+        RandomAccess.Write(_handle, header, 0);
+        DataSync(_handle);
+        _generation = generation;
+        _position = HeaderBytes;
+    }
+
+    // Reads the header and applies every entry of its generation in order; flushes the segment files it wrote.
+    // Null when the header is not valid (nothing was replayed).
+    private static ulong? Replay(string root, SafeFileHandle handle, ILogger logger)
+    {
+        var length = RandomAccess.GetLength(handle);
+        Span<byte> header = stackalloc byte[24];
+        if (length < HeaderBytes || RandomAccess.Read(handle, header, 0) < header.Length
+            || BinaryPrimitives.ReadUInt32LittleEndian(header) != HeaderMagic
+            || BinaryPrimitives.ReadUInt32LittleEndian(header[16..]) != Crc32C.Compute(header[..16]))
+        {
+            // Never got a valid header (a crash while creating it): nothing in it was ever acknowledged.
+            FileLogEvents.JournalReplayed(logger, 0, 0, 0, 0);
+            return null;
+        }
+
+        var version = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
+        if (version != HeaderVersion)
+        {
+            throw new IOException($"The file log journal '{Path.Combine(root, FileName)}' has format version {version}; this version reads {HeaderVersion}.");
+        }
+
+        var generation = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
+        var files = new Dictionary<string, SafeFileHandle?>(StringComparer.Ordinal);
+        long entries = 0, bytes = 0, skipped = 0;
+        try
+        {
+            var position = (long)HeaderBytes;
+            var entryHeader = new byte[EntryHeaderBytes];
+            var payload = new byte[64 * 1024];
+            while (position + EntryHeaderBytes <= length && RandomAccess.Read(handle, entryHeader, position) == EntryHeaderBytes)
+            {
+                var payloadLength = BinaryPrimitives.ReadInt32LittleEndian(entryHeader.AsSpan(4));
+                if (BinaryPrimitives.ReadUInt32LittleEndian(entryHeader) != EntryMagic
+                    || BinaryPrimitives.ReadUInt64LittleEndian(entryHeader.AsSpan(8)) != generation
+                    || payloadLength < 10 || position + EntryHeaderBytes + payloadLength > length)
+                {
+                    break;
+                }
+
+                if (payload.Length < payloadLength)
+                {
+                    payload = new byte[payloadLength];
+                }
+
+                var body = payload.AsSpan(0, payloadLength);
+                if (RandomAccess.Read(handle, body, position + EntryHeaderBytes) != payloadLength
+                    || Crc32C.Compute(body) != BinaryPrimitives.ReadUInt32LittleEndian(entryHeader.AsSpan(16)))
+                {
+                    break; // torn: that round was never acknowledged, nor anything after it
+                }
+
+                var nameLength = BinaryPrimitives.ReadUInt16LittleEndian(body);
+                var name = Encoding.UTF8.GetString(body.Slice(2, nameLength));
+                var filePosition = BinaryPrimitives.ReadInt64LittleEndian(body[(2 + nameLength)..]);
+                var data = body[(10 + nameLength)..];
+                var file = SegmentHandle(root, name, files);
+                if (file is null)
+                {
+                    skipped++;
+                }
+                else
+                {
+                    RandomAccess.Write(file, data, filePosition);
+                    bytes += data.Length;
+                }
+
+                entries++;
+                position += EntryHeaderBytes + payloadLength;
+            }
+
+            foreach (var file in files.Values)
+            {
+                if (file is not null)
+                {
+                    RandomAccess.FlushToDisk(file);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var file in files.Values)
+            {
+                file?.Dispose();
+            }
+        }
+
+        FileLogEvents.JournalReplayed(logger, entries, bytes, files.Values.Count(f => f is not null), skipped);
+        return generation;
+    }
+
+    private static SafeFileHandle? SegmentHandle(string root, string name, Dictionary<string, SafeFileHandle?> files)
+    {
+        if (files.TryGetValue(name, out var handle))
+        {
+            return handle;
+        }
+
+        var full = Path.GetFullPath(Path.Combine(root, name));
+        if (Path.IsPathRooted(name) || !full.StartsWith(Path.GetFullPath(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            || !FileSegment.TryParseFileName(Path.GetFileName(full), out _))
+        {
+            throw new IOException($"The file log journal names '{name}', which is not a segment file under '{root}'.");
+        }
+
+        try
+        {
+            handle = File.OpenHandle(full, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            handle = null; // deleted by retention or with its topic: never recreated
+        }
+
+        files[name] = handle;
+        return handle;
+    }
+
+    private static void DataSync(SafeFileHandle handle)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            RandomAccess.FlushToDisk(handle);
+            return;
+        }
+
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            if (FdataSync((int)handle.DangerousGetHandle()) != 0)
+            {
+                throw new IOException($"fdatasync of the file log journal failed: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}.");
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    // glibc systems may lack the unversioned "libc.so" (it ships with the dev package), so try the soname first.
+    private static int FdataSync(int fd)
+    {
+        try
+        {
+            return Glibc.fdatasync(fd);
+        }
+        catch (DllNotFoundException)
+        {
+            return Libc.fdatasync(fd);
+        }
+    }
+
+#pragma warning disable SYSLIB1054 // LibraryImport needs AllowUnsafeBlocks; the call is blittable.
+    private static class Glibc
+    {
+        [DllImport("libc.so.6", SetLastError = true)]
+        public static extern int fdatasync(int fd);
+    }
+
+    private static class Libc
+    {
+        [DllImport("libc", SetLastError = true)]
+        public static extern int fdatasync(int fd);
+    }
+#pragma warning restore SYSLIB1054
+}
