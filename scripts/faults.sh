@@ -7,7 +7,7 @@
 #
 # --seed      nemesis seed (default: random; always printed and written into the report)
 # --duration  total budget, split over the scenarios (e.g. 10m, 600s, 00:10:00)
-# --scenario  file-kill file-corruption storage-errors cluster-kill cluster-pause cluster-join-leave (default: all)
+# --scenario  file-kill file-corruption journal-repair storage-errors cluster-kill cluster-pause cluster-join-leave (default: all)
 # --out       output folder (histories, silo logs, report.md); default TestResults/faults-<seed>
 # Exit code 0 only when every scenario passed the checker.
 set -euo pipefail

@@ -80,6 +80,16 @@ public sealed class FileFaultTests(ITestOutputHelper log) : FaultScenarioTestBas
     }
 
     [Fact]
+    public async Task The_journal_writes_back_acknowledged_records_a_crash_and_disk_damage_took_from_the_segment_files()
+    {
+        var result = await RunAsync("journal-repair");
+        Assert.Equal(2, result.Checks.Count);
+        Assert.All(result.Checks, c => Assert.Empty(c.Report.LostToInjectedDiskFaults));
+        Assert.Contains(result.Faults, f => f.Contains("torn-tail", StringComparison.Ordinal) || f.Contains("bit-flip", StringComparison.Ordinal));
+        Assert.Contains(result.Notes, n => n.Contains("replayed", StringComparison.Ordinal) && n.Contains("recovery logged 0 tail cut(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Slow_failing_and_full_storage_fails_publishes_with_a_typed_error_loses_nothing_acknowledged_and_recovers()
     {
         var result = await RunAsync("storage-errors");

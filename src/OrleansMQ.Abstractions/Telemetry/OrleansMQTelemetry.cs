@@ -38,6 +38,12 @@ public static class OrleansMQTelemetry
     public static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("omq.messages.dead_lettered", "{message}", "Messages moved to a dead-letter topic");
 
     /// <summary>
+    /// Subscription state writes (cursor, ack floor and ranges), by topic and subscription: acks arriving within
+    /// <c>OrleansMQ:CursorPersistInterval</c> of the last write share the next one.
+    /// </summary>
+    public static readonly Counter<long> SubscriptionStateWrites = Meter.CreateCounter<long>("omq.subscription.state_writes", "{write}", "Subscription state (cursor, acks) writes");
+
+    /// <summary>
     /// Messages that entered a subscription cursor's read-ahead buffer, by topic, subscription and <c>source</c>:
     /// <c>notify</c> when they came with the partition's append notification (the fast path at the tail), <c>read</c> when
     /// the cursor read them from the partition's log (catching up, or after a notification it could not use).

@@ -63,6 +63,9 @@ internal sealed partial class SubscriptionGrain(
     private long _epoch;
     private Task? _fetch;
     private Task? _write;
+    private TaskCompletionSource? _nextWrite;
+    private long _lastWriteStarted;
+    private bool _persistNow;
     private bool _dirty;
     private long _reportedFloor = -1;
     private TaskCompletionSource _changed = NewSignal();
@@ -91,6 +94,7 @@ internal sealed partial class SubscriptionGrain(
         BrokerGauges.Remove(_lagGauge);
         _lagGauge = null;
         StopPush();
+        _persistNow = true; // no pacing on the way out
         return _write ?? Task.CompletedTask;
     }
 
@@ -337,6 +341,7 @@ internal sealed partial class SubscriptionGrain(
     {
         StopPush();
         _config = null;
+        _persistNow = true;
         await (_write ?? Task.CompletedTask);
         await state.ClearStateAsync();
         Signal();
@@ -1168,11 +1173,17 @@ internal sealed partial class SubscriptionGrain(
         await cts.CancelAsync();
     }
 
-    /// <summary>Coalesces state writes: one write in flight, and one more for everything changed meanwhile.</summary>
+    /// <summary>
+    /// Coalesces state writes (group commit for cursors): one write in flight, at most one started per
+    /// <see cref="OrleansMQServerOptions.CursorPersistInterval"/>, and everything changed meanwhile goes in the next one.
+    /// Completes when a write that includes the caller's change is durable.
+    /// </summary>
     private Task PersistAsync()
     {
         _dirty = true;
-        return _write ??= WriteLoopAsync();
+        var next = _nextWrite ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _write ??= WriteLoopAsync();
+        return next.Task;
     }
 
     private async Task PersistSafelyAsync()
@@ -1196,13 +1207,41 @@ internal sealed partial class SubscriptionGrain(
         {
             while (_dirty)
             {
+                // Real time, not the grain's TimeProvider: this paces disk writes, it is not broker logic.
+                var wait = _options.CursorPersistInterval - System.Diagnostics.Stopwatch.GetElapsedTime(_lastWriteStarted);
+                if (wait > TimeSpan.Zero && !_persistNow)
+                {
+                    await Task.Delay(wait);
+                }
+
                 _dirty = false;
+                var completing = _nextWrite;
+                _nextWrite = null;
                 if (_config is null)
                 {
+                    completing?.TrySetResult();
                     return;
                 }
 
-                await state.WriteStateAsync();
+                _lastWriteStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+                try
+                {
+                    await state.WriteStateAsync();
+                }
+                catch (Exception ex)
+                {
+                    completing?.TrySetException(ex);
+                    if (_nextWrite is { } later)
+                    {
+                        _nextWrite = null;
+                        later.TrySetException(ex);
+                    }
+
+                    throw;
+                }
+
+                completing?.TrySetResult();
+                OrleansMQTelemetry.SubscriptionStateWrites.Add(1, TopicTag, SubscriptionTag);
                 var floor = state.State.AckFloor;
                 if (floor != _reportedFloor)
                 {

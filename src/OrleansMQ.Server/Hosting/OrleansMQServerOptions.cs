@@ -58,7 +58,18 @@ public sealed class OrleansMQServerOptions
     /// File log, <see cref="FsyncPolicy.Always"/>: make each commit round durable with one flush of a silo-wide journal
     /// instead of one fsync per partition file written. Same durability. See <see cref="Storage.FileLogOptions.Journal"/>.
     /// </summary>
-    public bool FileLogJournal { get; set; }
+    public bool FileLogJournal { get; set; } = true;
+
+    /// <summary>
+    /// Group commit for subscription cursors: a subscription starts at most one state write (cursor, ack floor and ranges)
+    /// per this interval, and the acks arriving meanwhile share it. Each ack call still returns only once a write
+    /// including it is durable, so acks stay as durable as without it. Worth setting when consumers ack without awaiting
+    /// each ack (the client frees credit when an ack is sent, so delivery does not wait): measured at 10k msg/s with
+    /// 20 ms, ~15 % less broker CPU and a lower end-to-end p99. Not for consumers that await every ack before taking the
+    /// next message: each such ack waits up to the interval, which caps such a consumer at about one message per
+    /// interval per partition. Default 0 (a write starts as soon as the previous one finished); at most 1 s.
+    /// </summary>
+    public TimeSpan CursorPersistInterval { get; set; } = TimeSpan.Zero;
 
     /// <summary>How often partitions apply retention. Default 1 minute.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(1);
@@ -129,6 +140,11 @@ internal sealed class OrleansMQServerOptionsValidator : IValidateOptions<Orleans
         if (options.MaxReceiveWait <= TimeSpan.Zero || options.MaxReceiveWait > TimeSpan.FromSeconds(25))
         {
             errors.Add($"OrleansMQ: MaxReceiveWait is {options.MaxReceiveWait}; it must be within (0, 25 s].");
+        }
+
+        if (options.CursorPersistInterval < TimeSpan.Zero || options.CursorPersistInterval > TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"OrleansMQ: CursorPersistInterval is {options.CursorPersistInterval}; it must be 0–1 s.");
         }
 
         if (options.ParallelFlushes is < 1 or > 64)

@@ -26,7 +26,7 @@ public abstract class FaultScenario
     private readonly Stopwatch _clock = new();
 
     /// <summary>The scenario names <see cref="Create"/> knows, in the order the runner runs them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["file-kill", "file-corruption", "storage-errors", "cluster-kill", "cluster-pause", "cluster-join-leave"];
+    public static IReadOnlyList<string> Names { get; } = ["file-kill", "file-corruption", "journal-repair", "storage-errors", "cluster-kill", "cluster-pause", "cluster-join-leave"];
 
     /// <summary>The name in reports.</summary>
     public abstract string Name { get; }
@@ -47,7 +47,8 @@ public abstract class FaultScenario
     public static FaultScenario Create(string name) => name switch
     {
         "file-kill" => new FileKillScenario(),
-        "file-corruption" => new FileCorruptionScenario(),
+        "file-corruption" => new FileCorruptionScenario(journal: false),
+        "journal-repair" => new FileCorruptionScenario(journal: true),
         "storage-errors" => new StorageErrorScenario(),
         "cluster-kill" => new ClusterKillScenario(),
         "cluster-pause" => new ClusterPauseScenario(),

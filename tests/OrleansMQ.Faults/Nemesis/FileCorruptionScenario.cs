@@ -10,17 +10,25 @@ namespace OrleansMQ.Faults.Nemesis;
 /// and never serve a damaged byte. The records the nemesis destroyed are an injected disk fault, not a broker bug: the
 /// checker is told exactly which offsets they were and reports them apart from "lost". Run 2 then publishes more and
 /// reads the whole topic on new subscriptions: everything acknowledged, minus exactly the destroyed records, must be there.
+/// This runs with the file log's journal off (<c>OrleansMQ:FileLogJournal=false</c>): with it on, the journal would
+/// repair the damage.
 /// </summary>
-internal sealed class FileCorruptionScenario : FaultScenario
+/// <remarks>
+/// <c>journal-repair</c> is the same with the journal on (the default): the silo is killed before any checkpoint, so the
+/// journal still holds every acknowledged byte, and its replay at restart must write the damaged records back. There
+/// nothing may be missing (no record counts as destroyed), recovery must cut nothing, and the silo must log the replay.
+/// </remarks>
+internal sealed class FileCorruptionScenario(bool journal) : FaultScenario
 {
     private const string TailCutLog = "cut the torn or invalid tail";
+    private static readonly System.Text.RegularExpressions.Regex ReplayLog = new(@"file log journal replayed: (\d+) entries", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-    public override string Name => "file-corruption";
+    public override string Name => journal ? "journal-repair" : "file-corruption";
 
     protected override async Task ExecuteAsync()
     {
         var data = Path.Combine(Settings.OutputDirectory, "data");
-        await using var silo = await SiloHostProcess.StartAsync(data, SiloStorage.File);
+        await using var silo = await SiloHostProcess.StartAsync(data, SiloStorage.File, $"--OrleansMQ:FileLogJournal={(journal ? "true" : "false")}");
         var topic = NewTopic();
 
         await using var run1 = WorkloadProcess.Start(Settings, topic, "run1", [silo.GatewayPort], [new("ex", SubscriptionType.Exclusive, 1)]);
@@ -48,10 +56,27 @@ internal sealed class FileCorruptionScenario : FaultScenario
         // Run 2's new subscriptions start at the earliest offset: they read what recovery kept of run 1, then run 2.
         await using var run2 = WorkloadProcess.Start(Settings, topic, "run2", [silo.GatewayPort], [new("after-ex", SubscriptionType.Exclusive, 1), new("after-ks", SubscriptionType.KeyShared, 2)]);
         await FinishAsync(run2);
-        var report = Check("run1+run2 after the disk faults", [.. run1.ReadPublishes(), .. run2.ReadPublishes()], run2.ReadDeliveries(), ["after-ex", "after-ks"], faults);
+        var report = Check("run1+run2 after the disk faults", [.. run1.ReadPublishes(), .. run2.ReadPublishes()], run2.ReadDeliveries(), ["after-ex", "after-ks"], journal ? [] : faults);
+        var cuts = CountOutput(silo, TailCutLog) - cutsBefore;
+        if (journal)
+        {
+            var replayed = silo.Generations.Skip(1).SelectMany(g => ReplayLog.Matches(g.Output)).Sum(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            Note($"the restarted silo replayed {replayed} journal entries; recovery logged {cuts} tail cut(s) for {faults.Count} damaged partition(s)");
+            await SaveAsync(silo, "silo");
+            if (replayed == 0)
+            {
+                Problem($"the restarted silo did not log a journal replay with entries.\n{silo.Describe()}");
+            }
+
+            if (cuts > 0 || faults.Count == 0)
+            {
+                Problem($"{cuts} tail cut(s) after the replay (expected none: the journal rewrites the damaged records); {faults.Count} partitions damaged.\n{silo.Describe()}");
+            }
+
+            return;
+        }
 
         // Recovery opens a partition log on first use; run 2 used them all, so each damaged one must have reported its cut.
-        var cuts = CountOutput(silo, TailCutLog) - cutsBefore;
         Note($"recovery logged {cuts} tail cut(s) for {faults.Count} damaged partition(s); {report.LostToInjectedDiskFaults.Count} acknowledged deliveries (over 2 subscriptions) missing exactly at the destroyed offsets");
         await SaveAsync(silo, "silo");
         if (faults.Count == 0)

@@ -73,6 +73,77 @@ public sealed class TelemetryTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Acks_streaming_in_share_subscription_state_writes_at_most_one_per_cursor_persist_interval()
+    {
+        var topic = TestNames.Unique("paced");
+        long writes = 0, acked = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == OrleansMQTelemetry.Name && instrument.Name is "omq.subscription.state_writes" or "omq.messages.acked")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "topic" && (string?)tag.Value == topic)
+                {
+                    Interlocked.Add(ref instrument.Name == "omq.messages.acked" ? ref acked : ref writes, value);
+                }
+            }
+        });
+        listener.Start();
+
+        var interval = TimeSpan.FromMilliseconds(20);
+        await using var broker = await BrokerCluster.StartAsync(silos: 1, configure: o => o.CursorPersistInterval = interval);
+        await broker.Client.Admin.CreateTopicAsync(topic);
+        await broker.Client.Admin.CreateSubscriptionAsync(topic, "s", new SubscriptionSpec { Start = StartPosition.Earliest });
+        await using (var producer = broker.Client.CreateProducer(topic))
+        {
+            await producer.PublishBatchAsync(Enumerable.Range(0, 60).Select(i => Message.FromText($"m{i}")));
+        }
+
+        await using var consumer = broker.Client.CreateConsumer(topic, "s", new ConsumerOptions { Prefetch = 100 });
+        await using var e = consumer.ConsumeAsync().GetAsyncEnumerator();
+        var got = await Eventually.TakeAsync(e, 60);
+        var writesBefore = Interlocked.Read(ref writes);
+
+        // One ack every millisecond or so, each sent as soon as the previous one is on its way (not awaited in between):
+        // without pacing every ack would find the previous write done and start its own.
+        var clock = Stopwatch.StartNew();
+        var acks = new List<Task>();
+        foreach (var delivery in got)
+        {
+            acks.Add(delivery.AckAsync());
+            await Task.Delay(1);
+        }
+
+        await Task.WhenAll(acks);
+        var elapsed = clock.Elapsed;
+        await Eventually.ReturnsAsync(() => Task.FromResult(Interlocked.Read(ref acked)), n => n == 60);
+        var made = Interlocked.Read(ref writes) - writesBefore;
+        Assert.True(made >= 1 && made <= (long)(elapsed / interval) + 2, $"{made} state writes for 60 acks over {elapsed.TotalMilliseconds:0} ms with CursorPersistInterval {interval.TotalMilliseconds} ms");
+
+        // A consumer that awaits each ack gets a durable write per ack (each waits for its own, paced, write).
+        await using (var producer = broker.Client.CreateProducer(topic))
+        {
+            await producer.PublishBatchAsync(Enumerable.Range(0, 5).Select(i => Message.FromText($"n{i}")));
+        }
+
+        var more = await Eventually.TakeAsync(e, 5);
+        var before = Interlocked.Read(ref writes);
+        foreach (var delivery in more)
+        {
+            await delivery.AckAsync();
+        }
+
+        Assert.Equal(5, Interlocked.Read(ref writes) - before);
+    }
+
+    [Fact]
     public async Task Backlog_and_lag_gauges_storage_writes_and_publish_latency_follow_a_known_workload()
     {
         var topic = TestNames.Unique("gauged");

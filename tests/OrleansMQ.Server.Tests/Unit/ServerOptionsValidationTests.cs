@@ -39,4 +39,18 @@ public sealed class ServerOptionsValidationTests
 
         Assert.True(new OrleansMQServerOptionsValidator().Validate(null, options).Succeeded);
     }
+
+    [Theory]
+    [InlineData(-1, "CursorPersistInterval is -00:00:00.0010000; it must be 0–1 s")]
+    [InlineData(1001, "CursorPersistInterval is 00:00:01.0010000; it must be 0–1 s")]
+    public void A_cursor_persist_interval_out_of_range_is_refused_by_name(int milliseconds, string expected)
+    {
+        var options = new OrleansMQServerOptions { DataDirectory = "data", CursorPersistInterval = TimeSpan.FromMilliseconds(milliseconds) };
+
+        var result = new OrleansMQServerOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
+        Assert.True(new OrleansMQServerOptionsValidator().Validate(null, new OrleansMQServerOptions { DataDirectory = "data", CursorPersistInterval = TimeSpan.FromSeconds(1) }).Succeeded);
+    }
 }

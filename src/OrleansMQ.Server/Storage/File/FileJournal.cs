@@ -260,7 +260,6 @@ internal sealed class FileJournal : IDisposable
             || BinaryPrimitives.ReadUInt32LittleEndian(header[16..]) != Crc32C.Compute(header[..16]))
         {
             // Never got a valid header (a crash while creating it): nothing in it was ever acknowledged.
-            FileLogEvents.JournalReplayed(logger, 0, 0, 0, 0);
             return null;
         }
 
@@ -335,7 +334,12 @@ internal sealed class FileJournal : IDisposable
             }
         }
 
-        FileLogEvents.JournalReplayed(logger, entries, bytes, files.Values.Count(f => f is not null), skipped);
+        if (entries > 0)
+        {
+            // After a clean stop the journal is empty (the shutdown checkpoint): entries mean a crash, worth a warning.
+            FileLogEvents.JournalReplayed(logger, entries, bytes, files.Values.Count(f => f is not null), skipped);
+        }
+
         return generation;
     }
 

@@ -34,8 +34,8 @@ internal static partial class FileLogEvents
     [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "Log {Topic}/{Partition}: removed empty trailing segment file '{Path}'")]
     public static partial void EmptySegmentRemoved(ILogger logger, string topic, int partition, string path);
 
-    [LoggerMessage(EventId = 3108, Level = LogLevel.Information,
-        Message = "File log journal replayed: {Entries} entries, {Bytes} bytes written back to {Files} segment file(s), {Skipped} entries of deleted segment files skipped")]
+    [LoggerMessage(EventId = 3108, Level = LogLevel.Warning,
+        Message = "The last run did not stop cleanly; file log journal replayed: {Entries} entries, {Bytes} bytes written back to {Files} segment file(s), {Skipped} entries of deleted segment files skipped")]
     public static partial void JournalReplayed(ILogger logger, long entries, long bytes, int files, long skipped);
 
     [LoggerMessage(EventId = 3109, Level = LogLevel.Critical,
