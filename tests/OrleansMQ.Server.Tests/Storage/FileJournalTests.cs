@@ -132,6 +132,7 @@ public sealed class FileJournalTests : IDisposable
         }
 
         Assert.InRange(factory.Writer.JournalCheckpoints, 3, 4);
+        Assert.True(factory.Writer.JournalBackgroundSyncs >= 3, $"{factory.Writer.JournalBackgroundSyncs} background segment syncs"); // every 256 KiB
         var huge = TestRecords.Range(400, 3, bodyBytes: 500_000); // 1.5 MB in one round: larger than the journal
         records.AddRange(huge);
         await log.AppendAsync(huge);

@@ -47,7 +47,11 @@ internal sealed class FileJournal : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly long _capacity;
     private readonly ILogger _logger;
-    private readonly Dictionary<string, FileSegment> _dirty = new(StringComparer.Ordinal);
+    // Segment files written since they were last handed to the background syncer (writer thread only).
+    private Dictionary<string, FileSegment> _dirty = new(StringComparer.Ordinal);
+    private long _dirtyBytes;
+    private long _lastHandOff = System.Diagnostics.Stopwatch.GetTimestamp();
+    private readonly BackgroundSync _sync = new();
     private byte[] _buffer = new byte[64 * 1024];
     private ulong _generation;
     private long _position = HeaderBytes;
@@ -69,6 +73,9 @@ internal sealed class FileJournal : IDisposable
     /// <summary>Where the next entry goes (for tests).</summary>
     internal long Position => _position;
 
+    /// <summary>Sets of segment files flushed in the background so far (for tests).</summary>
+    internal long BackgroundSyncs => _sync.Completed;
+
     /// <summary>
     /// Replays the journal under <paramref name="root"/> if there is one (whatever <paramref name="keep"/> says: a journal
     /// left by a crash holds acknowledged bytes), then either returns it, emptied by a checkpoint, ready for new rounds
@@ -86,6 +93,7 @@ internal sealed class FileJournal : IDisposable
         }
 
         var handle = File.OpenHandle(path, exists ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        FileJournal? journal = null;
         try
         {
             // A new journal (or one whose header never became valid) starts at a random generation, so entries a
@@ -96,10 +104,10 @@ internal sealed class FileJournal : IDisposable
                 generation = replayed;
             }
 
-            var journal = new FileJournal(root, path, handle, capacity, generation, logger);
+            journal = new FileJournal(root, path, handle, capacity, generation, logger);
             if (!keep)
             {
-                handle.Dispose();
+                journal.Dispose();
                 File.Delete(path);
                 DirectorySync.Flush(root);
                 return null;
@@ -116,6 +124,7 @@ internal sealed class FileJournal : IDisposable
         }
         catch
         {
+            journal?.Dispose();
             handle.Dispose();
             throw;
         }
@@ -166,6 +175,7 @@ internal sealed class FileJournal : IDisposable
                 {
                     at += WriteEntry(span[at..], chunk, request.Buffer.AsSpan(chunk.BufferOffset, chunk.Length));
                     _dirty.TryAdd(chunk.Segment.Path, chunk.Segment);
+                    _dirtyBytes += chunk.Length;
                 }
             }
         }
@@ -173,8 +183,28 @@ internal sealed class FileJournal : IDisposable
         RandomAccess.Write(_handle, span, _position);
         DataSync(_handle);
         _position += length;
+        HandOffIfDue();
         return true;
     }
+
+    // Segments written long enough ago (or enough bytes) go to the background syncer, so that a checkpoint only has the
+    // last moments' writes left to flush instead of a whole journal's worth (which stalled rounds for tens of ms).
+    private void HandOffIfDue()
+    {
+        if (_dirty.Count == 0 || _sync.Busy
+            || (_dirtyBytes < Math.Min(HandOffBytes, _capacity / 4) && System.Diagnostics.Stopwatch.GetElapsedTime(_lastHandOff) < HandOffInterval))
+        {
+            return;
+        }
+
+        _sync.Start(_dirty.Values);
+        _dirty = new(StringComparer.Ordinal);
+        _dirtyBytes = 0;
+        _lastHandOff = System.Diagnostics.Stopwatch.GetTimestamp();
+    }
+
+    private static readonly TimeSpan HandOffInterval = TimeSpan.FromMilliseconds(250);
+    private const long HandOffBytes = 4 * 1024 * 1024;
 
     /// <summary>
     /// Flushes every segment file written since the last checkpoint, then starts a new generation at the journal's start:
@@ -182,17 +212,24 @@ internal sealed class FileJournal : IDisposable
     /// </summary>
     public void Checkpoint()
     {
+        // What the background syncer took must be durable too (it throws what that sync failed with).
+        _sync.Wait();
         foreach (var segment in _dirty.Values)
         {
             FlushSegment(segment);
         }
 
         _dirty.Clear();
+        _dirtyBytes = 0;
         WriteHeader(_generation + 1);
         Interlocked.Increment(ref _checkpoints);
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        _sync.Dispose();
+        _handle.Dispose();
+    }
 
     private int EntryPayloadHeader(FileSegment segment) => 2 + (segment.JournalName ??= Encoding.UTF8.GetBytes(Path.GetRelativePath(_root, segment.Path))).Length + 8;
 
@@ -213,7 +250,120 @@ internal sealed class FileJournal : IDisposable
         return EntryHeaderBytes + payloadLength;
     }
 
-    private void FlushSegment(FileSegment segment)
+    /// <summary>
+    /// Flushes a set of segment files on a dedicated thread (never the thread pool: fsync blocks) while the writer goes on
+    /// with its rounds. One set at a time.
+    /// </summary>
+    private sealed class BackgroundSync : IDisposable
+    {
+        private readonly object _gate = new();
+        private readonly Thread _thread;
+        private List<FileSegment>? _work;
+        private Exception? _failure;
+        private long _completed;
+
+        public long Completed => Interlocked.Read(ref _completed);
+        private bool _stopping;
+
+        public BackgroundSync()
+        {
+            _thread = new Thread(Run) { IsBackground = true, Name = "OrleansMQ journal segment sync" };
+            _thread.Start();
+        }
+
+        public bool Busy
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _work is not null;
+                }
+            }
+        }
+
+        public void Start(IEnumerable<FileSegment> segments)
+        {
+            lock (_gate)
+            {
+                _work = [.. segments];
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        /// <summary>Waits until the set handed over is flushed; throws if flushing it failed (and from then on).</summary>
+        public void Wait()
+        {
+            lock (_gate)
+            {
+                while (_work is not null && _failure is null)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                if (_failure is not null)
+                {
+                    throw new IOException($"Flushing segment files in the background failed: {_failure.Message}", _failure);
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _stopping = true;
+                Monitor.PulseAll(_gate);
+            }
+
+            _thread.Join();
+        }
+
+        private void Run()
+        {
+            while (true)
+            {
+                List<FileSegment> work;
+                lock (_gate)
+                {
+                    while (_work is null && !_stopping)
+                    {
+                        Monitor.Wait(_gate);
+                    }
+
+                    if (_work is null)
+                    {
+                        return;
+                    }
+
+                    work = _work;
+                }
+
+                Exception? failure = null;
+                try
+                {
+                    foreach (var segment in work)
+                    {
+                        FlushSegment(segment);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    failure = ex;
+                }
+
+                lock (_gate)
+                {
+                    _failure ??= failure;
+                    _work = null;
+                    Interlocked.Increment(ref _completed);
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
+    }
+
+    private static void FlushSegment(FileSegment segment)
     {
         try
         {

@@ -61,6 +61,9 @@ internal sealed class FileLogWriter : IDisposable
     /// <summary>Journal checkpoints so far (0 without a journal).</summary>
     public long JournalCheckpoints => _journal?.Checkpoints ?? 0;
 
+    /// <summary>Sets of segment files the journal had flushed in the background (0 without a journal).</summary>
+    internal long JournalBackgroundSyncs => _journal?.BackgroundSyncs ?? 0;
+
     /// <summary>
     /// With a journal: completes once every segment file written so far is flushed and the journal emptied, so nothing
     /// journaled can be replayed into a file afterwards (called before a partition directory is deleted: a topic created
