@@ -70,8 +70,8 @@ internal sealed record BenchmarkSettings
     /// <summary>File log: files fsync'd at once per commit round (1: one after another, the behaviour before parallel flushes).</summary>
     public int ParallelFlushes { get; init; } = OrleansMQ.Server.Storage.FileLogOptions.DefaultParallelFlushes;
 
-    /// <summary>File log: the silo-wide journal (one flush per commit round).</summary>
-    public bool Journal { get; init; }
+    /// <summary>File log: the silo-wide journal (one flush per commit round); on by default, as in the silo.</summary>
+    public bool Journal { get; init; } = true;
 
     public TimeSpan Linger { get; init; } = TimeSpan.Zero;
 
