@@ -184,14 +184,7 @@ public sealed class FileJournalTests : IDisposable
     }
 
     private static FileMessageLogFactory JournalFactory(string directory, long segmentBytes = FileLogOptions.DefaultSegmentBytes, long journalBytes = FileLogOptions.DefaultJournalBytes) =>
-        new(Options.Create(new FileLogOptions
-        {
-            DataDirectory = directory,
-            SegmentBytes = segmentBytes,
-            IndexIntervalBytes = 256,
-            Journal = true,
-            JournalBytes = journalBytes,
-        }));
+        Factory(directory, segmentBytes, journal: true, journalBytes: journalBytes);
 
     // The disk as a crash right now would leave it, before the crash takes anything away.
     private void CrashCopy()
@@ -202,31 +195,5 @@ public sealed class FileJournalTests : IDisposable
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
         }
-    }
-}
-
-/// <summary>The log contract, with the journal on.</summary>
-public sealed class FileMessageLogJournalContractTests : MessageLogContractTests
-{
-    private readonly TempDirectory _directory = new();
-
-    protected override IMessageLogFactory CreateFactory(long segmentBytes) => new FileMessageLogFactory(Options.Create(new FileLogOptions
-    {
-        DataDirectory = _directory.Path,
-        SegmentBytes = segmentBytes,
-        IndexIntervalBytes = 256,
-        Journal = true,
-    }));
-
-    protected override async ValueTask<IMessageLogFactory> RestartAsync(IMessageLogFactory factory, long segmentBytes)
-    {
-        await ((FileMessageLogFactory)factory).DisposeAsync();
-        return CreateFactory(segmentBytes);
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        _directory.Dispose();
     }
 }

@@ -10,7 +10,7 @@ internal static class FileLogTestFiles
     public const string Topic = "orders";
 
     public static FileMessageLogFactory Factory(string directory, long segmentBytes = FileLogOptions.DefaultSegmentBytes, FsyncPolicy fsync = FsyncPolicy.Always,
-        int parallelFlushes = FileLogOptions.DefaultParallelFlushes) =>
+        int parallelFlushes = FileLogOptions.DefaultParallelFlushes, bool journal = false, long journalBytes = FileLogOptions.DefaultJournalBytes) =>
         new(Options.Create(new FileLogOptions
         {
             DataDirectory = directory,
@@ -18,6 +18,8 @@ internal static class FileLogTestFiles
             IndexIntervalBytes = 256,
             FsyncPolicy = fsync,
             ParallelFlushes = parallelFlushes,
+            Journal = journal,
+            JournalBytes = journalBytes,
         }));
 
     public static string PartitionDirectory(string root, int partition = 0) =>
