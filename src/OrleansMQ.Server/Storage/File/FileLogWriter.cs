@@ -238,29 +238,32 @@ internal sealed class FileLogWriter : IDisposable
             }
         }
 
-        // Everything is written; now one journal write and flush, or the fsyncs, side by side when the round touched several files.
-        if (_journal is not null && _flushes.Count > 0 && CommitToJournal())
+        // Everything is written; now one journal write and flush, or else an fsync per file (side by side when the round
+        // touched several files).
+        if (_journal is null || _flushes.Count == 0 || !CommitToJournal())
         {
+            FlushFiles();
         }
-        else if (_flusher is not null && _flushes.Count > 1)
-        {
-            _flusher.Run(_flushes, _flushAndComplete);
-        }
-        else
-        {
-            foreach (var job in _flushes)
-            {
-                FlushAndComplete(job);
-            }
-        }
-
-        _flushes.Clear();
 
         OrleansMQTelemetry.StorageWriteDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, StorageTag);
         OrleansMQTelemetry.StorageWriteBatchSize.Record(_round.Count, StorageTag);
     }
 
     private static readonly KeyValuePair<string, object?> StorageTag = new("storage", "file");
+
+    private void FlushFiles()
+    {
+        if (_flusher is not null && _flushes.Count > 1)
+        {
+            _flusher.Run(_flushes, _flushAndComplete);
+            return;
+        }
+
+        foreach (var job in _flushes)
+        {
+            FlushAndComplete(job);
+        }
+    }
 
     // A log's share of a round, written and waiting for the fsync of its last segment.
     internal readonly record struct FlushJob(FileMessageLog Log, List<PendingAppend> Requests, FileSegment Segment);
