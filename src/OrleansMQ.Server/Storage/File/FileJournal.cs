@@ -56,6 +56,7 @@ internal sealed class FileJournal : IDisposable
     private ulong _generation;
     private long _position = HeaderBytes;
     private long _checkpoints;
+    private bool _needsNewGeneration;
 
     private FileJournal(string root, string path, SafeFileHandle handle, long capacity, ulong generation, ILogger logger)
     {
@@ -66,6 +67,12 @@ internal sealed class FileJournal : IDisposable
         _generation = generation;
         _logger = logger;
     }
+
+    /// <summary>
+    /// Set when flushing segment files failed: what the journal holds may be all there is of some acknowledged records,
+    /// so it is never emptied again in this process (every later commit and checkpoint throws); the next start replays it.
+    /// </summary>
+    public Exception? Broken { get; private set; }
 
     /// <summary>Checkpoints so far (journal full, directory deletes, shutdown), for tests and metrics.</summary>
     public long Checkpoints => Interlocked.Read(ref _checkpoints);
@@ -155,7 +162,7 @@ internal sealed class FileJournal : IDisposable
             return false;
         }
 
-        if (_position + length > _capacity)
+        if (_position + length > _capacity || _needsNewGeneration)
         {
             Checkpoint();
         }
@@ -180,8 +187,19 @@ internal sealed class FileJournal : IDisposable
             }
         }
 
-        RandomAccess.Write(_handle, span, _position);
-        DataSync(_handle);
+        try
+        {
+            RandomAccess.Write(_handle, span, _position);
+            DataSync(_handle);
+        }
+        catch
+        {
+            // Part of the round may be in the file, valid entries among it, and the next round would not overwrite all of
+            // it: start a new generation before writing again (a full disk: the checkpoint needs no new space).
+            _needsNewGeneration = true;
+            throw;
+        }
+
         _position += length;
         HandOffIfDue();
         return true;
@@ -210,18 +228,36 @@ internal sealed class FileJournal : IDisposable
     /// Flushes every segment file written since the last checkpoint, then starts a new generation at the journal's start:
     /// from then on nothing in it is replayed.
     /// </summary>
+    /// <exception cref="IOException">Flushing the segments failed (<see cref="Broken"/> is set), or the header could not be written (retried at the next commit).</exception>
     public void Checkpoint()
     {
-        // What the background syncer took must be durable too (it throws what that sync failed with).
-        _sync.Wait();
-        foreach (var segment in _dirty.Values)
+        if (Broken is { } broken)
         {
-            FlushSegment(segment);
+            throw new IOException($"Flushing segment files failed earlier ({broken.Message}); the journal keeps what it holds until the silo restarts.", broken);
+        }
+
+        try
+        {
+            // What the background syncer took must be durable too (it throws what that sync failed with).
+            _sync.Wait();
+            foreach (var segment in _dirty.Values)
+            {
+                FlushSegment(segment);
+            }
+        }
+        catch (Exception ex)
+        {
+            // A failed fsync may have dropped the dirty pages it could not write (a retry can then succeed without them):
+            // only the journal still has those records, and only a restart's replay can put them back.
+            Broken = ex;
+            throw;
         }
 
         _dirty.Clear();
         _dirtyBytes = 0;
+        _needsNewGeneration = true;
         WriteHeader(_generation + 1);
+        _needsNewGeneration = false;
         Interlocked.Increment(ref _checkpoints);
     }
 

@@ -39,6 +39,10 @@ internal static partial class FileLogEvents
     public static partial void JournalReplayed(ILogger logger, long entries, long bytes, int files, long skipped);
 
     [LoggerMessage(EventId = 3109, Level = LogLevel.Critical,
-        Message = "The file log journal failed; the round's appends fail, and so will every later one until the silo restarts (the journal can no longer be trusted to be complete)")]
+        Message = "Flushing file log segment files failed; appends fail until the silo restarts, whose journal replay writes the acknowledged records back")]
     public static partial void JournalFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Error,
+        Message = "The file log journal could not be written or flushed; the commit round's appends fail, and the journal starts a new generation before the next round")]
+    public static partial void JournalWriteFailed(ILogger logger, Exception exception);
 }

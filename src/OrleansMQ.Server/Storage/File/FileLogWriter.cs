@@ -27,7 +27,6 @@ internal sealed class FileLogWriter : IDisposable
     private readonly ParallelFlusher<FlushJob>? _flusher;
     private readonly FileJournal? _journal;
     private readonly List<TaskCompletionSource> _checkpointWaiters = [];
-    private Exception? _journalFailure;
     private readonly Action<FlushJob> _flushAndComplete;
     private readonly int _maxBytesPerCommit;
     private readonly bool _fsync;
@@ -274,11 +273,6 @@ internal sealed class FileLogWriter : IDisposable
     {
         try
         {
-            if (_journalFailure is not null)
-            {
-                throw new IOException($"The file log journal failed earlier ({_journalFailure.Message}); appends fail until the silo restarts.", _journalFailure);
-            }
-
             foreach (var job in _flushes)
             {
                 // Replay never creates a segment file, so a new one's directory entry must be durable before it is acknowledged.
@@ -296,10 +290,16 @@ internal sealed class FileLogWriter : IDisposable
         }
         catch (Exception ex)
         {
-            if (_journalFailure is null)
+            // A full or failing disk fails this round's appends (their logs reopen, as after any failed write); the journal
+            // starts a new generation before the next round, so publishing resumes once the disk does. Only a failed
+            // segment flush leaves it broken until a restart.
+            if (_journal!.Broken is not null)
             {
-                _journalFailure = ex;
                 FileLogEvents.JournalFailed(_logger, ex);
+            }
+            else
+            {
+                FileLogEvents.JournalWriteFailed(_logger, ex);
             }
 
             foreach (var job in _flushes)
@@ -322,11 +322,6 @@ internal sealed class FileLogWriter : IDisposable
     {
         try
         {
-            if (_journalFailure is not null)
-            {
-                throw new IOException($"The file log journal failed earlier ({_journalFailure.Message}).", _journalFailure);
-            }
-
             _journal!.Checkpoint();
             foreach (var waiter in waiters)
             {
@@ -335,7 +330,6 @@ internal sealed class FileLogWriter : IDisposable
         }
         catch (Exception ex)
         {
-            _journalFailure ??= ex;
             foreach (var waiter in waiters)
             {
                 waiter.TrySetException(ex);
@@ -353,7 +347,7 @@ internal sealed class FileLogWriter : IDisposable
 
         try
         {
-            if (_journalFailure is null)
+            if (_journal.Broken is null)
             {
                 _journal.Checkpoint();
             }
@@ -361,7 +355,7 @@ internal sealed class FileLogWriter : IDisposable
         catch (Exception ex)
         {
             // The next start replays the journal instead.
-            FileLogEvents.JournalFailed(_logger, ex);
+            FileLogEvents.JournalWriteFailed(_logger, ex);
         }
         finally
         {
