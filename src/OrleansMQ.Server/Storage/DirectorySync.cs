@@ -19,7 +19,7 @@ internal static class DirectorySync
             return;
         }
 
-        var fd = Open(directory);
+        var fd = NativeFileCalls.Open(directory, 0 /* O_RDONLY */);
         if (fd < 0)
         {
             throw new IOException($"Cannot open directory '{directory}' to flush it: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}.");
@@ -27,77 +27,14 @@ internal static class DirectorySync
 
         try
         {
-            if (Sync(fd) != 0)
+            if (NativeFileCalls.Fsync(fd) != 0)
             {
                 throw new IOException($"Cannot flush directory '{directory}': {new Win32Exception(Marshal.GetLastPInvokeError()).Message}.");
             }
         }
         finally
         {
-            _ = Close(fd);
+            _ = NativeFileCalls.Close(fd);
         }
     }
-
-    // glibc systems may lack the unversioned "libc.so" (it ships with the dev package), so try the soname first.
-    private static int Open(string path)
-    {
-        try
-        {
-            return Glibc.open(path, 0 /* O_RDONLY */);
-        }
-        catch (DllNotFoundException)
-        {
-            return Libc.open(path, 0);
-        }
-    }
-
-    private static int Sync(int fd)
-    {
-        try
-        {
-            return Glibc.fsync(fd);
-        }
-        catch (DllNotFoundException)
-        {
-            return Libc.fsync(fd);
-        }
-    }
-
-    private static int Close(int fd)
-    {
-        try
-        {
-            return Glibc.close(fd);
-        }
-        catch (DllNotFoundException)
-        {
-            return Libc.close(fd);
-        }
-    }
-
-#pragma warning disable SYSLIB1054 // LibraryImport needs AllowUnsafeBlocks; these three calls are blittable apart from the UTF-8 path.
-    private static class Glibc
-    {
-        [DllImport("libc.so.6", SetLastError = true)]
-        public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-        [DllImport("libc.so.6", SetLastError = true)]
-        public static extern int fsync(int fd);
-
-        [DllImport("libc.so.6", SetLastError = true)]
-        public static extern int close(int fd);
-    }
-
-    private static class Libc
-    {
-        [DllImport("libc", SetLastError = true)]
-        public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int fsync(int fd);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int close(int fd);
-    }
-#pragma warning restore SYSLIB1054
 }

@@ -91,13 +91,14 @@ internal sealed class FileJournal : IDisposable
     /// <exception cref="IOException">The journal or a segment file it names cannot be read or written.</exception>
     public static FileJournal? Open(string root, long capacity, bool keep, ILogger logger)
     {
-        Directory.CreateDirectory(root);
         var path = Path.Combine(root, FileName);
         var exists = File.Exists(path);
         if (!exists && !keep)
         {
             return null;
         }
+
+        Directory.CreateDirectory(root);
 
         var handle = File.OpenHandle(path, exists ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
         FileJournal? journal = null;
@@ -568,7 +569,7 @@ internal sealed class FileJournal : IDisposable
         try
         {
             handle.DangerousAddRef(ref added);
-            if (FdataSync((int)handle.DangerousGetHandle()) != 0)
+            if (NativeFileCalls.FdataSync((int)handle.DangerousGetHandle()) != 0)
             {
                 throw new IOException($"fdatasync of the file log journal failed: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}.");
             }
@@ -581,31 +582,4 @@ internal sealed class FileJournal : IDisposable
             }
         }
     }
-
-    // glibc systems may lack the unversioned "libc.so" (it ships with the dev package), so try the soname first.
-    private static int FdataSync(int fd)
-    {
-        try
-        {
-            return Glibc.fdatasync(fd);
-        }
-        catch (DllNotFoundException)
-        {
-            return Libc.fdatasync(fd);
-        }
-    }
-
-#pragma warning disable SYSLIB1054 // LibraryImport needs AllowUnsafeBlocks; the call is blittable.
-    private static class Glibc
-    {
-        [DllImport("libc.so.6", SetLastError = true)]
-        public static extern int fdatasync(int fd);
-    }
-
-    private static class Libc
-    {
-        [DllImport("libc", SetLastError = true)]
-        public static extern int fdatasync(int fd);
-    }
-#pragma warning restore SYSLIB1054
 }
