@@ -70,19 +70,20 @@ fuzz_target() {
   echo "Fuzzing $target for ${seconds}s (corpus ${corpus#"$repo_root"/}, findings ${work#"$repo_root"/}/findings) ..."
   # AFL_SKIP_BIN_CHECK: the executable is the .NET host, not an afl-instrumented binary (SharpFuzz instruments the IL).
   # AFL_NO_AFFINITY: the machine is shared; do not pin a core.
-  # One more attempt when the very first (dry) run saw no coverage at all: seen once in CI on a machine with 5x more
-  # runnable tasks than cores, while the same build fuzzed every other target fine. A build that is really not
-  # instrumented fails both attempts.
+  # More attempts (up to 4, 2 s apart) when the very first (dry) run saw no coverage at all: seen in CI only on a machine
+  # with 5-10x more runnable tasks than cores, always for stomp-frame, while the same build fuzzed every other target
+  # fine (once two attempts in a row failed). A build that is really not instrumented fails every attempt.
   local attempt
-  for attempt in 1 2; do
+  for attempt in 1 2 3 4; do
     if AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
       AFL_AUTORESUME=1 \
       afl-fuzz -i "$input" -o "$work/findings" -t 10000 -m none -V "$seconds" -- "$bin/OrleansMQ.Fuzz" "$target" \
       > "$work/afl.log" 2>&1; then
       break
     fi
-    if (( attempt == 1 )) && grep -q "No instrumentation detected" "$work/afl.log"; then
-      echo "$target: afl-fuzz's dry run saw no coverage; trying once more"
+    if (( attempt < 4 )) && grep -q "No instrumentation detected" "$work/afl.log"; then
+      echo "$target: afl-fuzz's dry run saw no coverage (attempt $attempt); trying again"
+      sleep 2
       continue
     fi
     echo "afl-fuzz failed; the end of ${work#"$repo_root"/}/afl.log:" >&2
