@@ -43,6 +43,16 @@ internal enum SubscriptionOption
     Exclusive,
 }
 
+/// <summary>How the latency run's consumer acknowledges.</summary>
+internal enum AckOption
+{
+    /// <summary><see cref="OrleansMQ.Client.Delivery.Ack"/>: not awaited, grouped per partition for the group time.</summary>
+    Grouped,
+
+    /// <summary><see cref="OrleansMQ.Client.Delivery.AckAsync"/>: each ack completes once durable (not awaited inline either).</summary>
+    Confirmed,
+}
+
 /// <summary>Everything a run is configured with; printed in full before the results.</summary>
 internal sealed record BenchmarkSettings
 {
@@ -85,6 +95,12 @@ internal sealed record BenchmarkSettings
 
     public SubscriptionOption Subscription { get; init; } = SubscriptionOption.Shared;
 
+    /// <summary>Latency run: how the consumer acks: <see cref="AckOption"/>.</summary>
+    public AckOption Ack { get; init; } = AckOption.Grouped;
+
+    /// <summary>Latency run: <see cref="OrleansMQ.Client.ConsumerOptions.AckGroupTime"/>.</summary>
+    public TimeSpan AckGroupTime { get; init; } = new OrleansMQ.Client.ConsumerOptions().AckGroupTime;
+
     /// <summary>Count grain calls and log appends in the silo (a grain call filter and a log decorator).</summary>
     public bool SiloStats { get; init; } = true;
 
@@ -119,6 +135,7 @@ internal sealed record BenchmarkSettings
         Check(MaxInFlightBatches is >= 1 and <= 100, $"--max-in-flight {MaxInFlightBatches} must be 1–100.");
         Check(MaxBatchMessages is >= 1 and <= 100_000, $"--max-batch {MaxBatchMessages} must be 1–100000.");
         Check(Rate * (Warmup + Duration).TotalSeconds <= 50_000_000, $"--rate {Rate} over {(Warmup + Duration).TotalSeconds} s would be more than 50 million messages; shorten the run.");
+        Check(AckGroupTime >= TimeSpan.Zero && AckGroupTime <= TimeSpan.FromSeconds(1), $"--ack-group-ms {AckGroupTime.TotalMilliseconds} must be 0–1000.");
         Check(Prefetch is >= 1 and <= 10_000, $"--prefetch {Prefetch} must be 1–10000.");
         Check(Linger >= TimeSpan.Zero && Linger <= TimeSpan.FromSeconds(1), $"--linger-ms {Linger.TotalMilliseconds} must be 0–1000.");
         Check(Rounds is >= 1 and <= 20, $"--rounds {Rounds} must be 1–20.");

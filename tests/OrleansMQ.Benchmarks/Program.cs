@@ -29,6 +29,8 @@ var linger = new Option<double>("--linger-ms") { Description = "Producer linger 
 var maxBatch = new Option<int>("--max-batch") { Description = "Producer: most messages per partition batch.", DefaultValueFactory = _ => defaults.MaxBatchMessages };
 var maxInFlight = new Option<int>("--max-in-flight") { Description = "Producer: most append batches in flight per partition (1: the pre-pipelining producer).", DefaultValueFactory = _ => defaults.MaxInFlightBatches };
 var prefetch = new Option<int>("--prefetch") { Description = "latency: consumer credit (unacked deliveries held, split across partitions).", DefaultValueFactory = _ => defaults.Prefetch };
+var ack = new Option<AckOption>("--ack") { Description = "latency: grouped (Delivery.Ack, not confirmed, as RabbitMQ's basic.ack) or confirmed (Delivery.AckAsync, each ack durable before it completes).", DefaultValueFactory = _ => defaults.Ack };
+var ackGroup = new Option<double>("--ack-group-ms") { Description = "latency: ConsumerOptions.AckGroupTime for grouped acks, in milliseconds.", DefaultValueFactory = _ => defaults.AckGroupTime.TotalMilliseconds };
 var subscription = new Option<SubscriptionOption>("--subscription") { Description = "latency: subscription type, shared or exclusive.", DefaultValueFactory = _ => defaults.Subscription };
 var silos = new Option<int>("--silos") { Description = "Silos in the cluster under test (one process, loopback; the client connects to every gateway).", DefaultValueFactory = _ => defaults.Silos };
 var placement = new Option<PlacementOption>("--placement")
@@ -64,6 +66,8 @@ BenchmarkSettings Settings(ParseResult r) => new()
     MaxInFlightBatches = Get(r, maxInFlight, defaults.MaxInFlightBatches),
     Prefetch = Get(r, prefetch, defaults.Prefetch),
     Subscription = Get(r, subscription, defaults.Subscription),
+    Ack = Get(r, ack, defaults.Ack),
+    AckGroupTime = TimeSpan.FromMilliseconds(Get(r, ackGroup, defaults.AckGroupTime.TotalMilliseconds)),
     SiloStats = Get(r, siloStats, defaults.SiloStats),
     Silos = Get(r, silos, defaults.Silos),
     Placement = Get(r, placement, defaults.Placement),
@@ -109,7 +113,7 @@ publish.SetAction((r, ct) => RunAsync(r, PublishScenario.RunAsync, ct));
 
 var latency = new Command("latency", "End-to-end latency at a fixed publish rate, measured from each message's scheduled send time.")
 {
-    partitions, duration, warmup, rate, messageSize, storage, fsync, parallelFlushes, journal, linger, maxBatch, maxInFlight, prefetch, subscription, siloStats, silos, placement, azureConnectionString,
+    partitions, duration, warmup, rate, messageSize, storage, fsync, parallelFlushes, journal, linger, maxBatch, maxInFlight, prefetch, ack, ackGroup, subscription, siloStats, silos, placement, azureConnectionString,
 };
 latency.SetAction((r, ct) => RunAsync(r, LatencyScenario.RunAsync, ct));
 

@@ -80,6 +80,8 @@ internal sealed class Consumer : IConsumer
     internal Task AckAsync(Delivery delivery, CancellationToken cancellationToken) =>
         _readers[delivery.Partition].AckAsync(delivery.Delivered.Tag).WaitAsync(cancellationToken);
 
+    internal void Ack(Delivery delivery) => _readers[delivery.Partition].Ack(delivery.Delivered.Tag);
+
     internal Task NackAsync(Delivery delivery, string? reason, CancellationToken cancellationToken) =>
         _readers[delivery.Partition].NackAsync(delivery.Delivered.Tag, reason).WaitAsync(cancellationToken);
 
@@ -142,7 +144,7 @@ internal sealed class Consumer : IConsumer
             _owner = owner;
             _credit = credit;
             _grain = owner._grains.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(owner.Topic, partition, owner.Subscription));
-            _acks = new SerialBatcher<DeliveryTag, OrleansMQException?>(SendAcksAsync, 1000, int.MaxValue, TimeSpan.Zero);
+            _acks = new SerialBatcher<DeliveryTag, OrleansMQException?>(SendAcksAsync, 1000, int.MaxValue, TimeSpan.Zero, groupTime: owner._options.AckGroupTime);
         }
 
         public void Start() => _loop = Task.Run(PollLoopAsync);
@@ -158,6 +160,14 @@ internal sealed class Consumer : IConsumer
             {
                 throw error;
             }
+        }
+
+        public void Ack(DeliveryTag tag)
+        {
+            var sent = _acks.AddAsync(tag, hurry: false);
+            Release();
+            // Nobody awaits it: a failed ack is a redelivery (at-least-once), so only observe the outcome.
+            _ = sent.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
         public async Task NackAsync(DeliveryTag tag, string? reason)

@@ -23,6 +23,13 @@ public sealed class ConsumerOptions
     public TimeSpan PollWait { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// The longest an ack made with <see cref="Delivery.Ack"/> waits to be sent with others (Pulsar's
+    /// <c>acknowledgmentGroupTime</c>): per partition at most one such ack call goes out per group time. Acks made with
+    /// <see cref="Delivery.AckAsync"/> never wait (and take the waiting ones along). Default 10 ms; 0–1 s.
+    /// </summary>
+    public TimeSpan AckGroupTime { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
     /// When set, the subscription is created with this definition if it does not exist yet (it must match if it does).
     /// When null, a missing subscription is an <see cref="ErrorCode.NotFound"/> error.
     /// </summary>
@@ -38,6 +45,11 @@ public sealed class ConsumerOptions
         if (MaxMessages is < 1)
         {
             throw new OrleansMQException(ErrorCode.InvalidArgument, $"Consumer MaxMessages {MaxMessages} must be ≥ 1.");
+        }
+
+        if (AckGroupTime < TimeSpan.Zero || AckGroupTime > TimeSpan.FromSeconds(1))
+        {
+            throw new OrleansMQException(ErrorCode.InvalidArgument, $"Consumer AckGroupTime {AckGroupTime} must be 0–1 s.");
         }
 
         if (PollWait < TimeSpan.Zero || PollWait > TimeSpan.FromSeconds(20))

@@ -62,6 +62,20 @@ public sealed class Delivery
         return _consumer.AckAsync(this, cancellationToken);
     }
 
+    /// <summary>
+    /// Acknowledges without waiting for the broker (RabbitMQ's <c>basic.ack</c>, Pulsar's grouped acknowledgements): the
+    /// ack joins this partition's next ack batch, which leaves within <see cref="ConsumerOptions.AckGroupTime"/> (at once
+    /// when an <see cref="AckAsync"/> or a dispose comes first), so a busy consumer sends one ack call per partition and
+    /// group time instead of one per round trip. The credit comes back at once, as with <see cref="AckAsync"/>. An ack
+    /// that never reaches the broker (the process stops, the lease ran out) means the message is delivered again:
+    /// at-least-once. Use <see cref="AckAsync"/> to know the ack is durable.
+    /// </summary>
+    public void Ack()
+    {
+        Settle();
+        _consumer.Ack(this);
+    }
+
     /// <summary>Negatively acknowledges: redelivered after the backoff, or dead-lettered (with <paramref name="reason"/>) after max deliveries.</summary>
     public Task NackAsync(string? reason = null, CancellationToken cancellationToken = default)
     {

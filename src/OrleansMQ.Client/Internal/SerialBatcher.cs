@@ -5,6 +5,12 @@ namespace OrleansMQ.Client.Internal;
 /// together in the next one (natural batching, like Nagle), so throughput follows the round-trip time and order is kept.
 /// An optional linger delays the first send of an idle batcher so a burst can gather.
 /// </summary>
+/// <remarks>
+/// Grouping (<c>groupTime</c> &gt; 0, Pulsar's <c>acknowledgmentGroupTime</c>): an item added with <c>hurry: false</c> may
+/// wait until <c>groupTime</c> has passed since the previous send started (or, from idle, since it was added), so a
+/// steady stream of such items costs at most one send per <c>groupTime</c>. Adding a hurried item, or
+/// <see cref="FlushAsync"/>, sends everything waiting at once (after the send in flight, as always).
+/// </remarks>
 internal sealed class SerialBatcher<TItem, TResult>
 {
     private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> _send;
@@ -12,31 +18,55 @@ internal sealed class SerialBatcher<TItem, TResult>
     private readonly int _maxItems;
     private readonly int _maxBytes;
     private readonly TimeSpan _linger;
+    private readonly TimeSpan _groupTime;
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private List<Pending> _queue = [];
     private bool _sending;
+    private bool _hurry;
+    private long _windowStart;
+    private TaskCompletionSource? _wake;
     private TaskCompletionSource? _idle;
 
-    public SerialBatcher(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> send, int maxItems, int maxBytes, TimeSpan linger, Func<TItem, int>? sizeOf = null)
+    public SerialBatcher(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> send, int maxItems, int maxBytes, TimeSpan linger,
+        Func<TItem, int>? sizeOf = null, TimeSpan groupTime = default, TimeProvider? timeProvider = null)
     {
         _send = send;
         _maxItems = maxItems;
         _maxBytes = maxBytes;
         _linger = linger;
+        _groupTime = groupTime;
+        _time = timeProvider ?? TimeProvider.System;
         _sizeOf = sizeOf ?? (_ => 1);
     }
 
-    public Task<TResult> AddAsync(TItem item)
+    /// <summary>Queues <paramref name="item"/>; the task completes with its result once its batch was sent.</summary>
+    /// <param name="item">The item.</param>
+    /// <param name="hurry">False: the item may wait for the group time (see the remarks); true: send it as soon as possible.</param>
+    public Task<TResult> AddAsync(TItem item, bool hurry = true)
     {
         var pending = new Pending(item, new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         bool start;
+        TaskCompletionSource? wake = null;
         lock (_lock)
         {
             _queue.Add(pending);
             start = !_sending;
+            if (start)
+            {
+                _windowStart = _time.GetTimestamp();
+            }
+
             _sending = true;
+            if (hurry || _groupTime <= TimeSpan.Zero)
+            {
+                _hurry = true;
+                wake = _wake;
+                _wake = null;
+            }
         }
 
+        wake?.TrySetResult();
         if (start)
         {
             _ = Task.Run(SendLoopAsync);
@@ -45,9 +75,11 @@ internal sealed class SerialBatcher<TItem, TResult>
         return pending.Completion.Task;
     }
 
-    /// <summary>Completes when everything added so far was sent (successfully or not).</summary>
+    /// <summary>Completes when everything added so far was sent (successfully or not); items waiting for their group time go at once.</summary>
     public Task FlushAsync()
     {
+        TaskCompletionSource? wake;
+        Task idle;
         lock (_lock)
         {
             if (!_sending)
@@ -56,31 +88,59 @@ internal sealed class SerialBatcher<TItem, TResult>
             }
 
             _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _idle.Task;
+            idle = _idle.Task;
+            _hurry = true;
+            wake = _wake;
+            _wake = null;
         }
+
+        wake?.TrySetResult();
+        return idle;
     }
 
     private async Task SendLoopAsync()
     {
         if (_linger > TimeSpan.Zero)
         {
-            await Task.Delay(_linger).ConfigureAwait(false);
+            await Task.Delay(_linger, _time).ConfigureAwait(false);
         }
 
         while (true)
         {
             List<Pending> batch;
+            Task? wake = null;
+            var wait = TimeSpan.Zero;
             lock (_lock)
             {
                 if (_queue.Count == 0)
                 {
                     _sending = false;
+                    _hurry = false;
                     _idle?.TrySetResult();
                     _idle = null;
                     return;
                 }
 
-                batch = Take();
+                if (!_hurry && (wait = _groupTime - _time.GetElapsedTime(_windowStart)) > TimeSpan.Zero)
+                {
+                    _wake ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wake = _wake.Task;
+                    batch = [];
+                }
+                else
+                {
+                    batch = Take();
+                    _hurry &= _queue.Count > 0;
+                    _windowStart = _time.GetTimestamp();
+                }
+            }
+
+            if (wake is not null)
+            {
+                // Until the group time is up, or a hurried item (or a flush) comes.
+                using var timeout = new CancellationTokenSource(wait, _time);
+                await Task.WhenAny(wake, Task.Delay(Timeout.InfiniteTimeSpan, timeout.Token)).ConfigureAwait(false);
+                continue;
             }
 
             try

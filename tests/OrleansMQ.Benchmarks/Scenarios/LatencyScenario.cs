@@ -55,14 +55,14 @@ internal sealed class LatencyScenario
         await using var broker = await BrokerUnderTest.StartAsync(s, cancellationToken);
         RunReport.Configuration("latency", s, broker)
             .Add("producer", $"1 paced producer at {s.Rate:N0} msg/s (Stopwatch schedule; sleeps ~1 ms between bursts, which the figures include)")
-            .Add("consumer", $"1 consumer on a {s.Subscription} subscription, prefetch (credit) {s.Prefetch}, acks every delivery (not awaited inline)")
+            .Add("consumer", $"1 consumer on a {s.Subscription} subscription, prefetch (credit) {s.Prefetch}, acks every delivery ({(s.Ack == AckOption.Grouped ? $"Delivery.Ack: grouped, group time {s.AckGroupTime.TotalMilliseconds:0.#} ms, not confirmed" : "Delivery.AckAsync: confirmed, not awaited inline")})")
             .Print(Console.Out);
 
         await broker.Client.Admin.CreateTopicAsync(Topic, new TopicSpec { Partitions = s.Partitions }, cancellationToken);
         var type = s.Subscription == SubscriptionOption.Exclusive ? SubscriptionType.Exclusive : SubscriptionType.Shared;
         await broker.Client.Admin.CreateSubscriptionAsync(Topic, SubscriptionName, new SubscriptionSpec { Type = type, Start = StartPosition.Latest }, cancellationToken);
         await using var producer = broker.Client.CreateProducer(Topic, new ProducerOptions { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages, MaxInFlightBatches = s.MaxInFlightBatches });
-        var consumer = broker.Client.CreateConsumer(Topic, SubscriptionName, new ConsumerOptions { Prefetch = s.Prefetch });
+        var consumer = broker.Client.CreateConsumer(Topic, SubscriptionName, new ConsumerOptions { Prefetch = s.Prefetch, AckGroupTime = s.AckGroupTime });
 
         using var counters = new WindowCounters(broker);
         using var stopConsuming = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -209,7 +209,14 @@ internal sealed class LatencyScenario
                     }
                 }
 
-                _ = AckAsync(delivery);
+                if (_settings.Ack == AckOption.Grouped)
+                {
+                    delivery.Ack();
+                }
+                else
+                {
+                    _ = AckAsync(delivery);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -49,6 +49,7 @@ public sealed class BadInputTableTests(SharedClusterFixture fixture)
         ["unknown start kind"] = new(ErrorCode.InvalidArgument, ["start position kind", "99"],
             (b, t) => b.Client.Admin.SeekAsync(t, Sub, new StartPosition { Kind = (StartKind)99 })),
         ["consumer prefetch 0"] = new(ErrorCode.InvalidArgument, ["prefetch 0", "1–10000"], (b, t) => ConsumeOneAsync(b, t, new ConsumerOptions { Prefetch = 0 })),
+        ["consumer ack group time 2 s"] = new(ErrorCode.InvalidArgument, ["AckGroupTime", "0–1 s"], (b, t) => ConsumeOneAsync(b, t, new ConsumerOptions { AckGroupTime = TimeSpan.FromSeconds(2) })),
         ["consume unknown subscription"] = new(ErrorCode.NotFound, ["nope"], (b, t) => ConsumeOneAsync(b, t, new ConsumerOptions(), "nope")),
         ["receive 0 messages"] = new(ErrorCode.InvalidArgument, ["maxMessages is 0", "1–10000"], (b, t) => Subscription(b, t).ReceiveAsync("c", 0, TimeSpan.Zero)),
         ["receive 10001 messages"] = new(ErrorCode.InvalidArgument, ["maxMessages is 10001"], (b, t) => Subscription(b, t).ReceiveAsync("c", 10_001, TimeSpan.Zero)),

@@ -35,6 +35,46 @@ public sealed class FlowControlTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Grouped_acks_free_credit_at_once_and_reach_the_broker_with_the_next_confirmed_ack_or_on_dispose()
+    {
+        var topic = TestNames.Unique("grouped-acks");
+        await Broker.Client.Admin.CreateTopicAsync(topic);
+        await Broker.Client.Admin.CreateSubscriptionAsync(topic, "s", new SubscriptionSpec { Start = StartPosition.Earliest });
+        await using (var producer = Broker.Client.CreateProducer(topic))
+        {
+            await producer.PublishBatchAsync(Enumerable.Range(0, 10).Select(i => Message.FromText($"m{i}")));
+        }
+
+        // A group time far longer than the test's steps: nothing but a confirmed ack or the dispose sends these acks.
+        var consumer = Broker.Client.CreateConsumer(topic, "s", new ConsumerOptions { Prefetch = 4, AckGroupTime = TimeSpan.FromSeconds(1), PollWait = TimeSpan.FromMilliseconds(200) });
+        await using var e = consumer.ConsumeAsync().GetAsyncEnumerator();
+        var first = await Eventually.TakeAsync(e, 4);
+        foreach (var d in first.Take(3))
+        {
+            d.Ack();
+        }
+
+        // The credit came back with Ack(), before any ack call: three more arrive while only one is unsettled.
+        var next = await Eventually.TakeAsync(e, 3);
+        Assert.Equal(["m4", "m5", "m6"], next.Select(d => d.BodyAsString()));
+
+        // A confirmed ack takes the waiting ones along: once it returns, all four are acked at the broker.
+        await first[3].AckAsync();
+        var stats = await Broker.Client.Admin.GetSubscriptionStatsAsync(topic, "s");
+        Assert.Equal(6, stats[0].Backlog);
+
+        foreach (var d in next)
+        {
+            d.Ack();
+        }
+
+        Assert.Throws<OrleansMQException>(() => next[0].Ack());
+        await consumer.DisposeAsync();
+        stats = await Broker.Client.Admin.GetSubscriptionStatsAsync(topic, "s");
+        Assert.Equal(3, stats[0].Backlog);
+    }
+
+    [Fact]
     public async Task Failover_standby_takes_over_when_the_active_consumer_stops_polling()
     {
         var topic = TestNames.Unique("failover-timeout");

@@ -75,8 +75,16 @@ internal sealed class OrleansMQDriver(IOrleansMQClient client) : IBenchmarkDrive
             {
                 await foreach (var delivery in _consumer.ConsumeAsync(_stop.Token))
                 {
-                    // Settle without waiting inline, so the next delivery is not held up by the ack round trip.
-                    _ = onMessage(delivery.Message.Body) ? delivery.AckAsync() : delivery.NackAsync();
+                    // Settle without waiting: Ack() is grouped and unconfirmed, like the peers' acks (RabbitMQ basic.ack,
+                    // JetStream +ACK, XACK); a nack is not awaited inline either.
+                    if (onMessage(delivery.Message.Body))
+                    {
+                        delivery.Ack();
+                    }
+                    else
+                    {
+                        _ = delivery.NackAsync();
+                    }
                 }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
