@@ -61,6 +61,14 @@ public sealed class OrleansMQServerOptions
     public bool FileLogJournal { get; set; } = true;
 
     /// <summary>
+    /// File grain state (subscription cursors and acks, topic and exchange definitions): group-commit state writes through
+    /// a write-ahead journal (<c>state/state.wal</c>, one fdatasync for every write queued meanwhile) instead of a
+    /// temporary file, fsync, rename and directory fsync per write. Same durability. See
+    /// <see cref="Storage.FileGrainStorageOptions.Journal"/>.
+    /// </summary>
+    public bool StateJournal { get; set; } = true;
+
+    /// <summary>
     /// Group commit for subscription cursors: a subscription starts at most one state write (cursor, ack floor and ranges)
     /// per this interval, and the acks arriving meanwhile share it. Each ack call still returns only once a write
     /// including it is durable, so acks stay as durable as without it. Worth setting when consumers ack without awaiting

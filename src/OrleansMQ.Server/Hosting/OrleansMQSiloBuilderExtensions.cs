@@ -60,7 +60,7 @@ public static class OrleansMQSiloBuilderExtensions
                 {
                     LogStorageKind.InMemory => (Orleans.Storage.IGrainStorage)ActivatorUtilities.CreateInstance<Orleans.Storage.MemoryGrainStorage>(sp, name, new Orleans.Configuration.MemoryGrainStorageOptions()),
                     LogStorageKind.AzureStorage => Orleans.Storage.AzureTableGrainStorageFactory.Create(sp, name),
-                    _ => ActivatorUtilities.CreateInstance<FileGrainStorage>(sp, name, new FileGrainStorageOptions { RootDirectory = Path.Combine(o.DataDirectory, "state") }),
+                    _ => ActivatorUtilities.CreateInstance<FileGrainStorage>(sp, name, new FileGrainStorageOptions { RootDirectory = Path.Combine(o.DataDirectory, "state"), Journal = o.StateJournal }),
                 };
             });
 

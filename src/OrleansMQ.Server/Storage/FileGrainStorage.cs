@@ -27,6 +27,11 @@ namespace OrleansMQ.Server.Storage;
 /// never silently replaced.
 /// </para>
 /// <para>
+/// With <see cref="FileGrainStorageOptions.Journal"/> (and fsync on), changes are group-committed to a write-ahead journal
+/// instead (<see cref="StateJournal"/>: one fdatasync for all the changes queued meanwhile), and the state files are
+/// replaced durably only when the journal is checkpointed (full, or at dispose); reads see the journaled content.
+/// </para>
+/// <para>
 /// Blocking writes and fsyncs run on <see cref="FileGrainStorageOptions.WriterThreads"/> dedicated threads. Compare-and-write
 /// is atomic within this process (striped locks); the store assumes one silo owns the directory.
 /// </para>
@@ -47,6 +52,7 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
     private readonly IActivatorProvider? _activatorProvider;
     private readonly BlockingIoThreads _io;
     private readonly object[] _stripes = new object[64];
+    private readonly Lazy<StateJournal?> _journal;
 
     /// <summary>Creates the storage. Nothing touches the disk until the first write.</summary>
     /// <param name="name">The storage provider name (used in messages).</param>
@@ -76,7 +82,16 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
         {
             _stripes[i] = new object();
         }
+
+        // Opened at the first read or write: a journal left by a crash is applied before anything reads a state file,
+        // even when journaling is now off (then it is deleted afterwards).
+        var journal = options.Journal && _fsync;
+        var capacity = options.JournalBytes;
+        _journal = new(() => StateJournal.Open(_root, capacity, journal, ApplyDurably), LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    /// <summary>The journal, once opened (null when journaling is off), for tests.</summary>
+    internal StateJournal? Journal => _journal.IsValueCreated ? _journal.Value : null;
 
     /// <inheritdoc />
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -84,15 +99,26 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
         ArgumentNullException.ThrowIfNull(stateName);
         ArgumentNullException.ThrowIfNull(grainState);
         var (path, identity) = Locate(stateName, grainId);
-        byte[] bytes;
-        try
+        byte[]? bytes;
+        if (OpenJournal() is { } journal && journal.TryGetLatest(path, out bytes))
         {
-            bytes = await File.ReadAllBytesAsync(path).ConfigureAwait(false);
+            if (bytes is null)
+            {
+                Reset(grainState, etag: null);
+                return;
+            }
         }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        else
         {
-            Reset(grainState, etag: null);
-            return;
+            try
+            {
+                bytes = await File.ReadAllBytesAsync(path).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                Reset(grainState, etag: null);
+                return;
+            }
         }
 
         var stored = Parse(bytes, path, identity);
@@ -116,8 +142,7 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
         var (path, identity) = Locate(stateName, grainId);
         var state = _serializer.SerializeToArray(grainState.State);
         var expected = grainState.ETag;
-        var version = await _io.RunAsync(() => CompareAndWrite(path, identity, expected, state, cleared: false, "write", stateName, grainId))
-            .ConfigureAwait(false);
+        var version = await ChangeAsync(path, identity, expected, state, cleared: false, "write", stateName, grainId).ConfigureAwait(false);
         grainState.ETag = version is { } v ? ETag(v) : null;
         grainState.RecordExists = true;
     }
@@ -130,13 +155,34 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
         ArgumentNullException.ThrowIfNull(grainState);
         var (path, identity) = Locate(stateName, grainId);
         var expected = grainState.ETag;
-        var version = await _io.RunAsync(() => CompareAndWrite(path, identity, expected, [], cleared: true, "clear", stateName, grainId))
-            .ConfigureAwait(false);
+        var version = await ChangeAsync(path, identity, expected, [], cleared: true, "clear", stateName, grainId).ConfigureAwait(false);
         Reset(grainState, version is { } v ? ETag(v) : null);
     }
 
-    /// <summary>Finishes queued writes and stops the writer threads.</summary>
-    public void Dispose() => _io.Dispose();
+    /// <summary>Finishes queued writes, checkpoints the journal (if any) and stops the writer threads.</summary>
+    public void Dispose()
+    {
+        if (_journal.IsValueCreated)
+        {
+            _journal.Value?.Dispose();
+        }
+
+        _io.Dispose();
+    }
+
+    // The journal, opened (and a crash's journal applied) at the first call; blocking, once.
+    private StateJournal? OpenJournal() => _journal.Value;
+
+    private async Task<long?> ChangeAsync(string path, string identity, string? expectedETag, byte[] state, bool cleared, string operation, string stateName, GrainId grainId)
+    {
+        var journal = _journal.IsValueCreated ? _journal.Value : await _io.RunAsync(OpenJournal).ConfigureAwait(false);
+        if (journal is not null)
+        {
+            return await journal.CommitAsync(path, current => Decide(current, path, identity, expectedETag, state, cleared, operation, stateName, grainId)).ConfigureAwait(false);
+        }
+
+        return await _io.RunAsync(() => CompareAndWrite(path, identity, expectedETag, state, cleared, operation, stateName, grainId)).ConfigureAwait(false);
+    }
 
     // Runs on a writer thread. Returns the new version; null when the record is gone (cleared with DeleteStateOnClear, or
     // a clear of a state that never existed).
@@ -144,34 +190,49 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
     {
         lock (_stripes[(uint)path.GetHashCode(StringComparison.Ordinal) % _stripes.Length])
         {
-            long? current = null;
-            if (File.Exists(path))
+            var current = File.Exists(path) ? File.ReadAllBytes(path) : null;
+            var (content, version) = Decide(current, path, identity, expectedETag, state, cleared, operation, stateName, grainId);
+            if (content is not null || current is not null)
             {
-                current = Parse(File.ReadAllBytes(path), path, identity).Version;
+                ApplyDurably(path, content);
             }
 
-            var storedETag = current is { } c ? ETag(c) : null;
-            if (!string.Equals(storedETag, expectedETag, StringComparison.Ordinal))
-            {
-                throw new InconsistentStateException(
-                    $"File grain storage '{_name}': cannot {operation} state '{stateName}' of grain {grainId}: the ETag is '{expectedETag ?? "(none)"}' but the stored one is '{storedETag ?? "(none)"}'.",
-                    storedETag, expectedETag);
-            }
-
-            if (cleared && (current is null || _deleteOnClear))
-            {
-                if (current is not null)
-                {
-                    File.Delete(path);
-                    SyncDirectory(Path.GetDirectoryName(path)!);
-                }
-
-                return null;
-            }
-
-            var version = (current ?? 0) + 1;
-            Replace(path, Serialize(identity, version, cleared, state));
             return version;
+        }
+    }
+
+    // The new file content (null: no file) and version for a change of a file whose content is current (null: no file).
+    private (byte[]? Content, long? Version) Decide(byte[]? current, string path, string identity, string? expectedETag, byte[] state, bool cleared, string operation, string stateName, GrainId grainId)
+    {
+        long? version = current is null ? null : Parse(current, path, identity).Version;
+        var storedETag = version is { } c ? ETag(c) : null;
+        if (!string.Equals(storedETag, expectedETag, StringComparison.Ordinal))
+        {
+            throw new InconsistentStateException(
+                $"File grain storage '{_name}': cannot {operation} state '{stateName}' of grain {grainId}: the ETag is '{expectedETag ?? "(none)"}' but the stored one is '{storedETag ?? "(none)"}'.",
+                storedETag, expectedETag);
+        }
+
+        if (cleared && (version is null || _deleteOnClear))
+        {
+            return (null, null);
+        }
+
+        var next = (version ?? 0) + 1;
+        return (Serialize(identity, next, cleared, state), next);
+    }
+
+    // Replaces (or, for null content, deletes) a state file, durably when fsync is on.
+    private void ApplyDurably(string path, byte[]? content)
+    {
+        if (content is not null)
+        {
+            Replace(path, content);
+        }
+        else if (File.Exists(path))
+        {
+            File.Delete(path);
+            SyncDirectory(Path.GetDirectoryName(path)!);
         }
     }
 

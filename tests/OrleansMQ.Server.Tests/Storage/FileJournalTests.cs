@@ -187,13 +187,5 @@ public sealed class FileJournalTests : IDisposable
         Factory(directory, segmentBytes, journal: true, journalBytes: journalBytes);
 
     // The disk as a crash right now would leave it, before the crash takes anything away.
-    private void CrashCopy()
-    {
-        foreach (var file in Directory.EnumerateFiles(Live, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(Crashed, Path.GetRelativePath(Live, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-    }
+    private void CrashCopy() => TempDirectory.CopyTree(Live, Crashed);
 }

@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.ComponentModel;
-using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
@@ -36,11 +34,9 @@ internal sealed class FileJournal : IDisposable
     /// <summary>The journal's file name, directly under the log root.</summary>
     public const string FileName = "journal.wal";
 
-    private const int HeaderBytes = 4096;
+    private const int HeaderBytes = JournalFile.HeaderBytes;
     private const uint HeaderMagic = 0x4A514D4F; // "OMQJ"
-    private const uint EntryMagic = 0x45514D4F;  // "OMQE"
-    private const int HeaderVersion = 1;
-    private const int EntryHeaderBytes = 20;     // magic, length, generation, crc
+    private const int EntryHeaderBytes = JournalFile.EntryHeaderBytes;
 
     private readonly string _root;
     private readonly string _path;
@@ -279,12 +275,7 @@ internal sealed class FileJournal : IDisposable
         name.CopyTo(payload[2..]);
         BinaryPrimitives.WriteInt64LittleEndian(payload[(2 + name.Length)..], chunk.FilePosition);
         data.CopyTo(payload[(10 + name.Length)..]);
-
-        BinaryPrimitives.WriteUInt32LittleEndian(entry, EntryMagic);
-        BinaryPrimitives.WriteInt32LittleEndian(entry[4..], payloadLength);
-        BinaryPrimitives.WriteUInt64LittleEndian(entry[8..], _generation);
-        BinaryPrimitives.WriteUInt32LittleEndian(entry[16..], Crc32C.Compute(payload));
-        return EntryHeaderBytes + payloadLength;
+        return JournalFile.Frame(entry, payloadLength, _generation);
     }
 
     /// <summary>
@@ -425,13 +416,7 @@ internal sealed class FileJournal : IDisposable
 
     private void WriteHeader(ulong generation)
     {
-        Span<byte> header = stackalloc byte[24];
-        BinaryPrimitives.WriteUInt32LittleEndian(header, HeaderMagic);
-        BinaryPrimitives.WriteInt32LittleEndian(header[4..], HeaderVersion);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[8..], generation);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], Crc32C.Compute(header[..16]));
-        RandomAccess.Write(_handle, header, 0);
-        DataSync(_handle);
+        JournalFile.WriteHeader(_handle, HeaderMagic, generation, "the file log journal");
         _generation = generation;
         _position = HeaderBytes;
     }
@@ -440,70 +425,34 @@ internal sealed class FileJournal : IDisposable
     // Null when the header is not valid (nothing was replayed).
     private static ulong? Replay(string root, SafeFileHandle handle, ILogger logger)
     {
-        var length = RandomAccess.GetLength(handle);
-        Span<byte> header = stackalloc byte[24];
-        if (length < HeaderBytes || RandomAccess.Read(handle, header, 0) < header.Length
-            || BinaryPrimitives.ReadUInt32LittleEndian(header) != HeaderMagic
-            || BinaryPrimitives.ReadUInt32LittleEndian(header[16..]) != Crc32C.Compute(header[..16]))
-        {
-            // Never got a valid header (a crash while creating it): nothing in it was ever acknowledged.
-            return null;
-        }
-
-        var version = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
-        if (version != HeaderVersion)
-        {
-            throw new IOException($"The file log journal '{Path.Combine(root, FileName)}' has format version {version}; this version reads {HeaderVersion}.");
-        }
-
-        var generation = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
         var files = new Dictionary<string, SafeFileHandle?>(StringComparer.Ordinal);
-        long entries = 0, bytes = 0, skipped = 0;
+        long bytes = 0, skipped = 0;
+        ulong? generation;
+        long entries;
+        var path = Path.Combine(root, FileName);
         try
         {
-            var position = (long)HeaderBytes;
-            var entryHeader = new byte[EntryHeaderBytes];
-            var payload = new byte[64 * 1024];
-            while (position + EntryHeaderBytes <= length && RandomAccess.Read(handle, entryHeader, position) == EntryHeaderBytes)
+            generation = JournalFile.Scan(handle, HeaderMagic, path, payload =>
             {
-                var payloadLength = BinaryPrimitives.ReadInt32LittleEndian(entryHeader.AsSpan(4));
-                if (BinaryPrimitives.ReadUInt32LittleEndian(entryHeader) != EntryMagic
-                    || BinaryPrimitives.ReadUInt64LittleEndian(entryHeader.AsSpan(8)) != generation
-                    || payloadLength < 10 || position + EntryHeaderBytes + payloadLength > length)
+                var nameLength = payload.Length < 10 ? int.MaxValue : BinaryPrimitives.ReadUInt16LittleEndian(payload);
+                if (payload.Length < 10 + (long)nameLength)
                 {
-                    break;
+                    throw new IOException($"The file log journal '{path}' holds a malformed entry ({payload.Length} bytes).");
                 }
 
-                if (payload.Length < payloadLength)
-                {
-                    payload = new byte[payloadLength];
-                }
-
-                var body = payload.AsSpan(0, payloadLength);
-                if (RandomAccess.Read(handle, body, position + EntryHeaderBytes) != payloadLength
-                    || Crc32C.Compute(body) != BinaryPrimitives.ReadUInt32LittleEndian(entryHeader.AsSpan(16)))
-                {
-                    break; // torn: that round was never acknowledged, nor anything after it
-                }
-
-                var nameLength = BinaryPrimitives.ReadUInt16LittleEndian(body);
-                var name = Encoding.UTF8.GetString(body.Slice(2, nameLength));
-                var filePosition = BinaryPrimitives.ReadInt64LittleEndian(body[(2 + nameLength)..]);
-                var data = body[(10 + nameLength)..];
-                var file = SegmentHandle(root, name, files);
-                if (file is null)
-                {
-                    skipped++;
-                }
-                else
+                var name = Encoding.UTF8.GetString(payload.Slice(2, nameLength));
+                var filePosition = BinaryPrimitives.ReadInt64LittleEndian(payload[(2 + nameLength)..]);
+                var data = payload[(10 + nameLength)..];
+                if (SegmentHandle(root, name, files) is { } file)
                 {
                     RandomAccess.Write(file, data, filePosition);
                     bytes += data.Length;
                 }
-
-                entries++;
-                position += EntryHeaderBytes + payloadLength;
-            }
+                else
+                {
+                    skipped++;
+                }
+            }, out entries);
 
             foreach (var file in files.Values)
             {
@@ -557,29 +506,5 @@ internal sealed class FileJournal : IDisposable
         return handle;
     }
 
-    private static void DataSync(SafeFileHandle handle)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            RandomAccess.FlushToDisk(handle);
-            return;
-        }
-
-        var added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            if (NativeFileCalls.FdataSync((int)handle.DangerousGetHandle()) != 0)
-            {
-                throw new IOException($"fdatasync of the file log journal failed: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}.");
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
-    }
+    private static void DataSync(SafeFileHandle handle) => JournalFile.DataSync(handle, "the file log journal");
 }
