@@ -110,6 +110,7 @@ internal sealed class SerialBatcher<TItem, TResult>
             List<Pending> batch;
             Task? wake = null;
             var wait = TimeSpan.Zero;
+            var windowStart = 0L;
             lock (_lock)
             {
                 if (_queue.Count == 0)
@@ -125,6 +126,7 @@ internal sealed class SerialBatcher<TItem, TResult>
                 {
                     _wake ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     wake = _wake.Task;
+                    windowStart = _windowStart;
                     batch = [];
                 }
                 else
@@ -139,7 +141,12 @@ internal sealed class SerialBatcher<TItem, TResult>
             {
                 // Until the group time is up, or a hurried item (or a flush) comes.
                 using var timeout = new CancellationTokenSource(wait, _time);
-                await Task.WhenAny(wake, Task.Delay(Timeout.InfiniteTimeSpan, timeout.Token)).ConfigureAwait(false);
+                // The clock may have moved on since the wait was computed (the timer counts from its creation).
+                if (_time.GetElapsedTime(windowStart) < _groupTime)
+                {
+                    await Task.WhenAny(wake, Task.Delay(Timeout.InfiniteTimeSpan, timeout.Token)).ConfigureAwait(false);
+                }
+
                 continue;
             }
 

@@ -34,6 +34,9 @@ internal sealed partial class PartitionGrain(
     private TopicInfo? _topicInfo;
     private long _nextOffset;
     private long _lastNotified = -1;
+    // Subscription grain references by subscription name: GetGrain resolves the interface type by reflection each call
+    // (~4 % of the CPU at 10k msg/s when done per notification).
+    private readonly Dictionary<string, ISubscriptionGrain> _subscriptionGrains = new(StringComparer.Ordinal);
     private Task _tail = Task.CompletedTask;
     private bool _faulted;
     private DeduplicationWindow? _dedup;
@@ -319,6 +322,11 @@ internal sealed partial class PartitionGrain(
             _ackFloors.Remove(gone);
         }
 
+        foreach (var gone in _subscriptionGrains.Keys.Where(s => !topic.Subscriptions.ContainsKey(s)).ToList())
+        {
+            _subscriptionGrains.Remove(gone);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -436,7 +444,11 @@ internal sealed partial class PartitionGrain(
         var messages = appended is { Count: > 0 and <= MaxNotifiedMessages } ? ToStoredIfSmall(appended) : null;
         foreach (var subscription in topic.Subscriptions.Keys)
         {
-            var cursor = GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(_topic, _partition, subscription));
+            if (!_subscriptionGrains.TryGetValue(subscription, out var cursor))
+            {
+                _subscriptionGrains[subscription] = cursor = GrainFactory.GetGrain<ISubscriptionGrain>(GrainKeys.Subscription(_topic, _partition, subscription));
+            }
+
             _ = messages is null ? cursor.NotifyAsync(hw) : cursor.NotifyAppendedAsync(hw, messages);
         }
     }

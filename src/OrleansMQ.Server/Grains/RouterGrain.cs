@@ -22,6 +22,8 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
     private RoutingTable? _table;
     private long _tableLoadedAt;
     private int _roundRobin;
+    // Partition grain references ("topic/partition" key → reference): GetGrain resolves the interface by reflection.
+    private readonly Dictionary<string, IPartitionGrain> _partitionGrains = new(StringComparer.Ordinal);
 
     public async Task<RoutedBatchReceipt> RouteBatchAsync(IReadOnlyList<RoutedMessage> messages) =>
         RoutedBatchReceipt.Pack(await RouteAsync(messages));
@@ -218,13 +220,28 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         await Task.WhenAll(byPartition.Select(async group =>
         {
             var batch = group.ToList();
-            var receipts = await GrainFactory.GetGrain<IPartitionGrain>(GrainKeys.Partition(topic, group.Key))
-                .AppendAsync(new AppendRequest { Messages = [.. batch.Select(x => x.Message)] });
+            var receipts = await PartitionGrain(topic, group.Key).AppendAsync(new AppendRequest { Messages = [.. batch.Select(x => x.Message)] });
             for (var j = 0; j < batch.Count; j++)
             {
                 deliveries[batch[j].Index].Add(new TopicReceipt(topic, receipts[j]));
             }
         }));
+    }
+
+    private IPartitionGrain PartitionGrain(string topic, int partition)
+    {
+        var key = GrainKeys.Partition(topic, partition);
+        if (!_partitionGrains.TryGetValue(key, out var grain))
+        {
+            if (_partitionGrains.Count >= 10_000)
+            {
+                _partitionGrains.Clear(); // bounded: a router that fans out to very many partitions just resolves again
+            }
+
+            _partitionGrains[key] = grain = GrainFactory.GetGrain<IPartitionGrain>(key);
+        }
+
+        return grain;
     }
 
     private async Task<RoutingTable> GetTableAsync(string exchange)

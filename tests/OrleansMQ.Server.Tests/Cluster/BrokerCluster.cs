@@ -72,6 +72,10 @@ public sealed class BrokerCluster : IAsyncDisposable
                 o.MaxReceiveWait = TimeSpan.FromSeconds(2);
                 o.RetentionInterval = TimeSpan.FromSeconds(1);
                 o.LogSegmentBytes = 16 * 1024;
+                // The silos share one data directory (test only: file storage is single-silo). The state journal keeps
+                // recent state in its silo's memory and journal file until a checkpoint, so another silo would not see
+                // it: only a single-silo cluster journals.
+                o.StateJournal = silos == 1;
                 configure?.Invoke(o);
             });
             silo.Services.AddOrleansMQClient();

@@ -19,7 +19,7 @@ internal sealed class OrleansMQDriver(IOrleansMQClient client) : IBenchmarkDrive
 
     public string Name => "OrleansMQ";
 
-    public string Durability => "file log, fsync before ack (Fsync=Always, group commit); subscription cursors fsync'd";
+    public string Durability => "file log, fsync before ack (Fsync=Always, group commit through the silo-wide journal); subscription cursors durable through the state journal (fdatasync); consumer acks grouped (Delivery.Ack, 10 ms)";
 
     public bool FsyncBeforeAck => true;
 
