@@ -23,6 +23,64 @@ internal static class JournalFile
     private const uint EntryMagic = 0x45514D4F; // "OMQE"
     private const int Version = 1;
 
+    /// <summary>
+    /// Opens the journal <paramref name="fileName"/> under <paramref name="root"/>: replays it if there is one (whatever
+    /// <paramref name="keep"/> says: a journal left by a crash holds acknowledged changes), then either empties it for new
+    /// entries (a header with the next generation) and returns it with that generation (<paramref name="keep"/>), or
+    /// deletes it and returns null. Null too when there is none and none is wanted; nothing is then created.
+    /// </summary>
+    /// <param name="root">The directory the journal lives in (created when a journal is).</param>
+    /// <param name="fileName">The journal's file name.</param>
+    /// <param name="magic">The header magic of this kind of journal.</param>
+    /// <param name="keep">Whether to journal from now on.</param>
+    /// <param name="name">The journal in error messages.</param>
+    /// <param name="replay">Applies the journal (the handle, its path) and returns its generation; null when its header was never valid.</param>
+    /// <exception cref="IOException">The journal, or a file the replay writes, cannot be read or written.</exception>
+    public static (SafeFileHandle Handle, ulong Generation)? Open(string root, string fileName, uint magic, bool keep, string name, Func<SafeFileHandle, string, ulong?> replay)
+    {
+        var path = Path.Combine(root, fileName);
+        var exists = File.Exists(path);
+        if (!exists && !keep)
+        {
+            return null;
+        }
+
+        Directory.CreateDirectory(root);
+        var handle = File.OpenHandle(path, exists ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            // A new journal (or one whose header never became valid) starts at a random generation, so entries a
+            // damaged header once governed can never pass for current ones.
+            var generation = (ulong)Random.Shared.NextInt64(1, long.MaxValue / 2);
+            if (exists && replay(handle, path) is { } replayed)
+            {
+                generation = replayed;
+            }
+
+            if (!keep)
+            {
+                handle.Dispose();
+                File.Delete(path);
+                DirectorySync.Flush(root);
+                return null;
+            }
+
+            // Empty it: generation + 1 in the header ends the scan at the first (old) entry.
+            WriteHeader(handle, magic, generation + 1, name);
+            if (!exists)
+            {
+                DirectorySync.Flush(root);
+            }
+
+            return (handle, generation + 1);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Writes the header with <paramref name="generation"/> and makes it durable.</summary>
     public static void WriteHeader(SafeFileHandle handle, uint magic, ulong generation, string name)
     {

@@ -28,7 +28,6 @@ internal sealed class StateJournal : IDisposable
     private const byte KindDelete = 1;
 
     private readonly string _root;
-    private readonly string _path;
     private readonly SafeFileHandle _handle;
     private readonly long _capacity;
     private readonly Action<string, byte[]?> _applyDurably;
@@ -45,10 +44,9 @@ internal sealed class StateJournal : IDisposable
     private long _commits;
     private long _checkpoints;
 
-    private StateJournal(string root, string path, SafeFileHandle handle, long capacity, ulong generation, Action<string, byte[]?> applyDurably)
+    private StateJournal(string root, SafeFileHandle handle, long capacity, ulong generation, Action<string, byte[]?> applyDurably)
     {
         _root = root;
-        _path = path;
         _handle = handle;
         _capacity = capacity;
         _generation = generation;
@@ -74,56 +72,26 @@ internal sealed class StateJournal : IDisposable
     /// <exception cref="IOException">The journal or a state file cannot be read or written.</exception>
     public static StateJournal? Open(string root, long capacity, bool keep, Action<string, byte[]?> applyDurably)
     {
-        var path = Path.Combine(root, FileName);
-        var exists = File.Exists(path);
-        if (!exists && !keep)
+        var opened = JournalFile.Open(root, FileName, HeaderMagic, keep, Name, (handle, path) =>
         {
-            return null;
-        }
-
-        Directory.CreateDirectory(root);
-        var handle = File.OpenHandle(path, exists ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
-        try
-        {
-            var generation = (ulong)Random.Shared.NextInt64(1, long.MaxValue / 2);
-            if (exists)
+            // Only the last change of each file matters.
+            var replayed = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
+            var generation = JournalFile.Scan(handle, HeaderMagic, path, payload =>
             {
-                var replayed = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
-                var scanned = JournalFile.Scan(handle, HeaderMagic, path, payload =>
-                {
-                    var (file, content) = Parse(root, path, payload);
-                    replayed[file] = content;
-                }, out _);
-                foreach (var (file, content) in replayed)
-                {
-                    applyDurably(file, content);
-                }
-
-                generation = scanned ?? generation;
+                var (file, content) = Parse(root, path, payload);
+                replayed[file] = content;
+            }, out _);
+            foreach (var (file, content) in replayed)
+            {
+                applyDurably(file, content);
             }
 
-            if (!keep)
-            {
-                handle.Dispose();
-                File.Delete(path);
-                DirectorySync.Flush(root);
-                return null;
-            }
-
-            JournalFile.WriteHeader(handle, HeaderMagic, generation + 1, "the grain state journal");
-            if (!exists)
-            {
-                DirectorySync.Flush(root);
-            }
-
-            return new StateJournal(root, path, handle, capacity, generation + 1, applyDurably);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
+            return generation;
+        });
+        return opened is { } o ? new StateJournal(root, o.Handle, capacity, o.Generation, applyDurably) : null;
     }
+
+    private const string Name = "the grain state journal";
 
     /// <summary>The content journaled for <paramref name="path"/> since the last checkpoint (null: deleted), if any.</summary>
     public bool TryGetLatest(string path, out byte[]? content)
@@ -289,7 +257,7 @@ internal sealed class StateJournal : IDisposable
             try
             {
                 RandomAccess.Write(_handle, _buffer.AsSpan(0, at), _position);
-                JournalFile.DataSync(_handle, "the grain state journal");
+                JournalFile.DataSync(_handle, Name);
             }
             catch
             {
@@ -339,7 +307,7 @@ internal sealed class StateJournal : IDisposable
             _applyDurably(file, content);
         }
 
-        JournalFile.WriteHeader(_handle, HeaderMagic, _generation + 1, "the grain state journal");
+        JournalFile.WriteHeader(_handle, HeaderMagic, _generation + 1, Name);
         _generation++;
         _position = JournalFile.HeaderBytes;
         _needsCheckpoint = false;

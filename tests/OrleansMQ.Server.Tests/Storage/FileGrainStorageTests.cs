@@ -4,13 +4,12 @@ using Orleans.Serialization;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using OrleansMQ.Server.Storage;
+using static OrleansMQ.Tests.Storage.GrainStates;
 
 namespace OrleansMQ.Tests.Storage;
 
 public sealed class FileGrainStorageTests : IDisposable
 {
-    private const string StateName = "cursor";
-    private static readonly ServiceProvider Services = new ServiceCollection().AddSerializer().BuildServiceProvider();
     private readonly TempDirectory _directory = new();
     private readonly List<FileGrainStorage> _storages = [];
 
@@ -26,22 +25,9 @@ public sealed class FileGrainStorageTests : IDisposable
 
     private FileGrainStorage Storage(bool deleteOnClear = false)
     {
-        var storage = new FileGrainStorage("test", new FileGrainStorageOptions { RootDirectory = _directory.Path, DeleteStateOnClear = deleteOnClear },
-            Services.GetRequiredService<Serializer>(), Services.GetRequiredService<IActivatorProvider>());
+        var storage = CreateStorage(new FileGrainStorageOptions { RootDirectory = _directory.Path, DeleteStateOnClear = deleteOnClear });
         _storages.Add(storage);
         return storage;
-    }
-
-    private static GrainId Grain(string key = "orders/0/audit") => GrainId.Create("omq.subscription", key);
-
-    private static GrainState<Dictionary<string, long>> State(Dictionary<string, long>? value = null, string? etag = null) =>
-        new() { State = value ?? [], ETag = etag };
-
-    private static async Task<GrainState<Dictionary<string, long>>> ReadAsync(IGrainStorage storage, GrainId grain)
-    {
-        var state = State();
-        await storage.ReadStateAsync(StateName, grain, state);
-        return state;
     }
 
     [Fact]
@@ -210,7 +196,7 @@ public sealed class FileGrainStorageTests : IDisposable
     [Fact]
     public void Invalid_options_are_rejected()
     {
-        var serializer = Services.GetRequiredService<Serializer>();
+        var serializer = GrainStates.Serializer;
 
         Assert.Throws<OptionsValidationException>(() => new FileGrainStorage("x", new FileGrainStorageOptions(), serializer));
         Assert.Throws<OptionsValidationException>(() => new FileGrainStorage("x", new FileGrainStorageOptions { RootDirectory = _directory.Path, WriterThreads = 0 }, serializer));

@@ -4,6 +4,7 @@ using Orleans.Serialization;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using OrleansMQ.Server.Storage;
+using static OrleansMQ.Tests.Storage.GrainStates;
 
 namespace OrleansMQ.Tests.Storage;
 
@@ -14,8 +15,6 @@ namespace OrleansMQ.Tests.Storage;
 /// </summary>
 public sealed class StateJournalTests : IDisposable
 {
-    private const string StateName = "cursor";
-    private static readonly ServiceProvider Services = new ServiceCollection().AddSerializer().BuildServiceProvider();
     private readonly TempDirectory _directory = new();
     private readonly List<FileGrainStorage> _storages = [];
 
@@ -35,22 +34,9 @@ public sealed class StateJournalTests : IDisposable
 
     private FileGrainStorage Storage(string? root = null, bool journal = true, long journalBytes = 16L << 20, bool deleteOnClear = false)
     {
-        var storage = new FileGrainStorage("test", new FileGrainStorageOptions { RootDirectory = root ?? Live, Journal = journal, JournalBytes = journalBytes, DeleteStateOnClear = deleteOnClear },
-            Services.GetRequiredService<Serializer>(), Services.GetRequiredService<IActivatorProvider>());
+        var storage = CreateStorage(new FileGrainStorageOptions { RootDirectory = root ?? Live, Journal = journal, JournalBytes = journalBytes, DeleteStateOnClear = deleteOnClear });
         _storages.Add(storage);
         return storage;
-    }
-
-    private static GrainId Grain(string key = "orders/0/audit") => GrainId.Create("omq.subscription", key);
-
-    private static GrainState<Dictionary<string, long>> State(Dictionary<string, long>? value = null, string? etag = null) =>
-        new() { State = value ?? [], ETag = etag };
-
-    private static async Task<GrainState<Dictionary<string, long>>> ReadAsync(IGrainStorage storage, GrainId grain)
-    {
-        var state = State();
-        await storage.ReadStateAsync(StateName, grain, state);
-        return state;
     }
 
     private static string[] StateFiles(string root) =>

@@ -39,7 +39,6 @@ internal sealed class FileJournal : IDisposable
     private const int EntryHeaderBytes = JournalFile.EntryHeaderBytes;
 
     private readonly string _root;
-    private readonly string _path;
     private readonly SafeFileHandle _handle;
     private readonly long _capacity;
     private readonly ILogger _logger;
@@ -54,10 +53,9 @@ internal sealed class FileJournal : IDisposable
     private long _checkpoints;
     private bool _needsNewGeneration;
 
-    private FileJournal(string root, string path, SafeFileHandle handle, long capacity, ulong generation, ILogger logger)
+    private FileJournal(string root, SafeFileHandle handle, long capacity, ulong generation, ILogger logger)
     {
         _root = root;
-        _path = path;
         _handle = handle;
         _capacity = capacity;
         _generation = generation;
@@ -85,54 +83,12 @@ internal sealed class FileJournal : IDisposable
     /// (<paramref name="keep"/>), or deletes it and returns null.
     /// </summary>
     /// <exception cref="IOException">The journal or a segment file it names cannot be read or written.</exception>
-    public static FileJournal? Open(string root, long capacity, bool keep, ILogger logger)
-    {
-        var path = Path.Combine(root, FileName);
-        var exists = File.Exists(path);
-        if (!exists && !keep)
-        {
-            return null;
-        }
+    public static FileJournal? Open(string root, long capacity, bool keep, ILogger logger) =>
+        JournalFile.Open(root, FileName, HeaderMagic, keep, Name, (handle, _) => Replay(root, handle, logger)) is { } opened
+            ? new FileJournal(root, opened.Handle, capacity, opened.Generation, logger)
+            : null;
 
-        Directory.CreateDirectory(root);
-
-        var handle = File.OpenHandle(path, exists ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
-        FileJournal? journal = null;
-        try
-        {
-            // A new journal (or one whose header never became valid) starts at a random generation, so entries a
-            // damaged header once governed can never pass for current ones.
-            var generation = (ulong)Random.Shared.NextInt64(1, long.MaxValue / 2);
-            if (exists && Replay(root, handle, logger) is { } replayed)
-            {
-                generation = replayed;
-            }
-
-            journal = new FileJournal(root, path, handle, capacity, generation, logger);
-            if (!keep)
-            {
-                journal.Dispose();
-                File.Delete(path);
-                DirectorySync.Flush(root);
-                return null;
-            }
-
-            // Empty it: generation + 1 in the header ends the scan at the first (old) entry.
-            journal.WriteHeader(generation + 1);
-            if (!exists)
-            {
-                DirectorySync.Flush(root);
-            }
-
-            return journal;
-        }
-        catch
-        {
-            journal?.Dispose();
-            handle.Dispose();
-            throw;
-        }
-    }
+    private const string Name = "the file log journal";
 
     /// <summary>
     /// Journals every chunk of <paramref name="jobs"/> (written to their segments already, not flushed) and makes the
@@ -416,7 +372,7 @@ internal sealed class FileJournal : IDisposable
 
     private void WriteHeader(ulong generation)
     {
-        JournalFile.WriteHeader(_handle, HeaderMagic, generation, "the file log journal");
+        JournalFile.WriteHeader(_handle, HeaderMagic, generation, Name);
         _generation = generation;
         _position = HeaderBytes;
     }
@@ -506,5 +462,5 @@ internal sealed class FileJournal : IDisposable
         return handle;
     }
 
-    private static void DataSync(SafeFileHandle handle) => JournalFile.DataSync(handle, "the file log journal");
+    private static void DataSync(SafeFileHandle handle) => JournalFile.DataSync(handle, Name);
 }
