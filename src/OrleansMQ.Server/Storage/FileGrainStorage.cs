@@ -100,7 +100,7 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
         ArgumentNullException.ThrowIfNull(grainState);
         var (path, identity) = Locate(stateName, grainId);
         byte[]? bytes;
-        if (OpenJournal() is { } journal && journal.TryGetLatest(path, out bytes))
+        if (await JournalAsync().ConfigureAwait(false) is { } journal && journal.TryGetLatest(path, out bytes))
         {
             if (bytes is null)
             {
@@ -170,13 +170,13 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
         _io.Dispose();
     }
 
-    // The journal, opened (and a crash's journal applied) at the first call; blocking, once.
-    private StateJournal? OpenJournal() => _journal.Value;
+    // The journal (null when off). The first call opens it, applying a crash's journal, on a writer thread: blocking I/O.
+    private async ValueTask<StateJournal?> JournalAsync() =>
+        _journal.IsValueCreated ? _journal.Value : await _io.RunAsync(() => _journal.Value).ConfigureAwait(false);
 
     private async Task<long?> ChangeAsync(string path, string identity, string? expectedETag, byte[] state, bool cleared, string operation, string stateName, GrainId grainId)
     {
-        var journal = _journal.IsValueCreated ? _journal.Value : await _io.RunAsync(OpenJournal).ConfigureAwait(false);
-        if (journal is not null)
+        if (await JournalAsync().ConfigureAwait(false) is { } journal)
         {
             return await journal.CommitAsync(path, current => Decide(current, path, identity, expectedETag, state, cleared, operation, stateName, grainId)).ConfigureAwait(false);
         }
