@@ -46,7 +46,18 @@ internal static class JournalFile
         }
 
         Directory.CreateDirectory(root);
-        var handle = File.OpenHandle(path, exists ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        SafeFileHandle handle;
+        try
+        {
+            // FileShare.None takes an exclusive lock (flock on Unix): a journal holds what its silo alone has written,
+            // so a second silo (or process) on the same data directory must fail here instead of losing changes.
+            handle = File.OpenHandle(path, exists ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex) when (ex is not (FileNotFoundException or DirectoryNotFoundException))
+        {
+            throw new IOException($"{char.ToUpperInvariant(name[0])}{name[1..]} '{path}' cannot be opened ({ex.Message}). Another silo or process using the same data directory holds it: a data directory serves one silo.", ex);
+        }
+
         try
         {
             // A new journal (or one whose header never became valid) starts at a random generation, so entries a

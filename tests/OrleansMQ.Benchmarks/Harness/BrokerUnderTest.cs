@@ -66,7 +66,7 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
     {
         StorageOption.Memory => "in-memory log + in-memory grain state (not durable; fsync n/a)",
         StorageOption.Azure => $"Azure append-blob log + Azure Table grain state ({(settings.AzureConnectionString is null ? "private Azurite" : "given account")})",
-        _ => $"file segment log (fsync {settings.Fsync.ToString().ToLowerInvariant()}{(settings.Journal ? ", journal" : "")}) + file grain state (fsync always)",
+        _ => $"file segment log (fsync {settings.Fsync.ToString().ToLowerInvariant()}{(settings.Journal && settings.Silos == 1 ? ", journal" : "")}) + file grain state (fsync always)",
     };
 
     /// <summary>"1 silo" or "3 silos", for messages.</summary>
@@ -220,7 +220,10 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
                 options.StateStorage = LogStorageKind.File;
                 options.Fsync = settings.Fsync == FsyncOption.Never ? FsyncPolicy.Never : FsyncPolicy.Always;
                 options.ParallelFlushes = settings.ParallelFlushes;
-                options.FileLogJournal = settings.Journal;
+                // The silos of a multi-silo run share the data directory: each journal is locked by one silo, and state
+                // journaled by one would not be seen by another, so only a single silo journals.
+                options.FileLogJournal = settings.Journal && settings.Silos == 1;
+                options.StateJournal = settings.Silos == 1;
                 break;
         }
     }

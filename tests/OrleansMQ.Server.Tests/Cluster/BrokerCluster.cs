@@ -76,6 +76,7 @@ public sealed class BrokerCluster : IAsyncDisposable
                 // recent state in its silo's memory and journal file until a checkpoint, so another silo would not see
                 // it: only a single-silo cluster journals.
                 o.StateJournal = silos == 1;
+                o.FileLogJournal = silos == 1; // each journal is locked by its silo (a second one would fail to start)
                 configure?.Invoke(o);
             });
             silo.Services.AddOrleansMQClient();

@@ -168,7 +168,13 @@ public sealed class OrleansTlsClusterTests : IAsyncLifetime
             var configuration = siloBuilder.Configuration;
             var settings = From(configuration);
             siloBuilder.UseTls(settings.LoadCertificate(), settings.Apply);
-            siloBuilder.AddOrleansMQ(o => o.DataDirectory = configuration[DataDirectory]!);
+            // Two silos share the data directory (test only): the journals, locked by one silo each, stay off.
+            siloBuilder.AddOrleansMQ(o =>
+            {
+                o.DataDirectory = configuration[DataDirectory]!;
+                o.FileLogJournal = false;
+                o.StateJournal = false;
+            });
             siloBuilder.Services.AddOrleansMQClient();
         }
 

@@ -222,14 +222,15 @@ public abstract class MessageLogContractTests : IAsyncLifetime
     [Fact]
     public async Task Retention_never_deletes_the_active_segment()
     {
-        await using var log = await OpenAsync(NewFactory());
+        var factory = NewFactory();
+        await using var log = await OpenAsync(factory);
         await log.AppendAsync(TestRecords.Range(0, 23));
 
         Assert.Equal(20, await log.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = long.MaxValue }));
         Assert.Equal(20, await log.ApplyRetentionAsync(new RetentionRequest { MaxBytes = 0, DeleteOlderThan = DateTimeOffset.MaxValue }));
         Assert.Equal(3, (await TestRecords.ReadAllAsync(log)).Count);
 
-        await using var single = await OpenAsync(NewFactory());
+        await using var single = await OpenAsync(factory);
         await single.AppendAsync(TestRecords.Range(0, 3));
         Assert.Equal(0, await single.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = long.MaxValue }));
     }

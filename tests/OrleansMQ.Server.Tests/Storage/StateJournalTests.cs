@@ -166,6 +166,21 @@ public sealed class StateJournalTests : IDisposable
     }
 
     [Fact]
+    public async Task A_second_storage_on_the_same_directory_is_refused_while_the_first_holds_the_journal()
+    {
+        var first = Storage();
+        await first.WriteStateAsync(StateName, Grain(), State(new() { ["v"] = 1 }));
+
+        // Its state would be invisible to the first (and the first's to it): refused, loudly, at its first use.
+        var error = await Assert.ThrowsAsync<IOException>(() => ReadAsync(Storage(), Grain()));
+        Assert.Contains(StateJournal.FileName, error.Message, StringComparison.Ordinal);
+        Assert.Contains("a data directory serves one silo", error.Message, StringComparison.Ordinal);
+
+        first.Dispose();
+        Assert.Equal(1, (await ReadAsync(Storage(), Grain())).State!["v"]);
+    }
+
+    [Fact]
     public void A_journal_size_out_of_range_is_rejected_with_the_limits()
     {
         var error = Assert.Throws<OptionsValidationException>(() => Storage(journalBytes: 1024));

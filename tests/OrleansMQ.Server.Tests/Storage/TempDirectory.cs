@@ -25,15 +25,18 @@ public sealed class TempDirectory : IDisposable
     /// <summary>
     /// Copies every file under <paramref name="source"/> to the same place under <paramref name="target"/>: what a crash
     /// would leave on disk, for a process that is still running (nothing flushed is lost, nor anything unflushed; tests
-    /// then take away what the crash would have).
+    /// then take away what the crash would have). Uses <c>cp</c>: the live journals hold exclusive locks (flock) that
+    /// .NET's own file APIs honour.
     /// </summary>
     public static void CopyTree(string source, string target)
     {
-        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        Directory.CreateDirectory(target);
+        using var cp = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("cp", ["-r", System.IO.Path.Combine(source, "."), target]) { RedirectStandardError = true })!;
+        var error = cp.StandardError.ReadToEnd();
+        cp.WaitForExit();
+        if (cp.ExitCode != 0)
         {
-            var copy = System.IO.Path.Combine(target, System.IO.Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(copy)!);
-            File.Copy(file, copy);
+            throw new IOException($"cp -r {source} {target} failed ({cp.ExitCode}): {error}");
         }
     }
 }

@@ -53,6 +53,7 @@ public sealed class StreamCluster : IAsyncDisposable
                 o.MaxReceiveWait = TimeSpan.FromSeconds(2);
                 o.LogSegmentBytes = 64 * 1024;
                 o.StateJournal = silos == 1; // the silos share the data directory (see BrokerCluster)
+                o.FileLogJournal = silos == 1;
             });
             silo.Services.AddGrainStorage("PubSubStore", (sp, name) =>
                 ActivatorUtilities.CreateInstance<FileGrainStorage>(sp, name, new FileGrainStorageOptions { RootDirectory = Path.Combine(dataDirectory, "pubsub") }));
