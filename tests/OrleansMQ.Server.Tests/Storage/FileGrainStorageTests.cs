@@ -1,34 +1,14 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Orleans.Serialization;
-using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using OrleansMQ.Server.Storage;
 using static OrleansMQ.Tests.Storage.GrainStates;
 
 namespace OrleansMQ.Tests.Storage;
 
-public sealed class FileGrainStorageTests : IDisposable
+public sealed class FileGrainStorageTests : FileGrainStorageTestBase
 {
-    private readonly TempDirectory _directory = new();
-    private readonly List<FileGrainStorage> _storages = [];
-
-    public void Dispose()
-    {
-        foreach (var storage in _storages)
-        {
-            storage.Dispose();
-        }
-
-        _directory.Dispose();
-    }
-
-    private FileGrainStorage Storage(bool deleteOnClear = false)
-    {
-        var storage = CreateStorage(new FileGrainStorageOptions { RootDirectory = _directory.Path, DeleteStateOnClear = deleteOnClear });
-        _storages.Add(storage);
-        return storage;
-    }
+    private FileGrainStorage Storage(bool deleteOnClear = false) =>
+        Open(new FileGrainStorageOptions { RootDirectory = Temp.Path, DeleteStateOnClear = deleteOnClear });
 
     [Fact]
     public async Task A_missing_state_reads_as_a_new_empty_state()
@@ -130,7 +110,7 @@ public sealed class FileGrainStorageTests : IDisposable
 
         Assert.Null(state.ETag);
         Assert.False(state.RecordExists);
-        Assert.Empty(Directory.GetFiles(_directory.Path, "*", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetFiles(Temp.Path, "*", SearchOption.AllDirectories));
         await storage.WriteStateAsync(StateName, grain, state);
         Assert.Equal("1", state.ETag);
     }
@@ -146,9 +126,9 @@ public sealed class FileGrainStorageTests : IDisposable
             await storage.WriteStateAsync(StateName, Grain(key), State(new() { [key] = key.Length }));
         }
 
-        var files = Directory.GetFiles(_directory.Path, "*", SearchOption.AllDirectories);
+        var files = Directory.GetFiles(Temp.Path, "*", SearchOption.AllDirectories);
         Assert.Equal(keys.Length, files.Length);
-        Assert.All(files, f => Assert.StartsWith(_directory.Path + Path.DirectorySeparatorChar, Path.GetFullPath(f), StringComparison.Ordinal));
+        Assert.All(files, f => Assert.StartsWith(Temp.Path + Path.DirectorySeparatorChar, Path.GetFullPath(f), StringComparison.Ordinal));
         Assert.All(files, f => Assert.True(Path.GetFileName(f).Length < 150, f));
         foreach (var key in keys)
         {
@@ -173,7 +153,7 @@ public sealed class FileGrainStorageTests : IDisposable
             await storage.WriteStateAsync(StateName, grain, state);
         }
 
-        var files = Directory.GetFiles(_directory.Path, "*", SearchOption.AllDirectories);
+        var files = Directory.GetFiles(Temp.Path, "*", SearchOption.AllDirectories);
         Assert.Single(files);
         Assert.EndsWith(".state", files[0], StringComparison.Ordinal);
         Assert.Equal("20", state.ETag);
@@ -186,7 +166,7 @@ public sealed class FileGrainStorageTests : IDisposable
         var grain = Grain();
         var state = State(new() { ["a"] = 1 });
         await storage.WriteStateAsync(StateName, grain, state);
-        var file = Directory.GetFiles(_directory.Path, "*.state", SearchOption.AllDirectories).Single();
+        var file = Directory.GetFiles(Temp.Path, "*.state", SearchOption.AllDirectories).Single();
         FileLogTestFiles.FlipByte(file, 30);
 
         await Assert.ThrowsAsync<InvalidDataException>(() => ReadAsync(storage, grain));
@@ -199,6 +179,6 @@ public sealed class FileGrainStorageTests : IDisposable
         var serializer = GrainStates.Serializer;
 
         Assert.Throws<OptionsValidationException>(() => new FileGrainStorage("x", new FileGrainStorageOptions(), serializer));
-        Assert.Throws<OptionsValidationException>(() => new FileGrainStorage("x", new FileGrainStorageOptions { RootDirectory = _directory.Path, WriterThreads = 0 }, serializer));
+        Assert.Throws<OptionsValidationException>(() => new FileGrainStorage("x", new FileGrainStorageOptions { RootDirectory = Temp.Path, WriterThreads = 0 }, serializer));
     }
 }

@@ -30,3 +30,29 @@ internal static class GrainStates
         return state;
     }
 }
+
+/// <summary>A temporary directory and the file grain storages a test opens on it, all disposed after the test.</summary>
+public abstract class FileGrainStorageTestBase : IDisposable
+{
+    private readonly List<FileGrainStorage> _storages = [];
+
+    protected TempDirectory Temp { get; } = new();
+
+    public void Dispose()
+    {
+        foreach (var storage in _storages)
+        {
+            storage.Dispose();
+        }
+
+        Temp.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    protected FileGrainStorage Open(FileGrainStorageOptions options)
+    {
+        var storage = GrainStates.CreateStorage(options);
+        _storages.Add(storage);
+        return storage;
+    }
+}

@@ -1,7 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Orleans.Serialization;
-using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using OrleansMQ.Server.Storage;
 using static OrleansMQ.Tests.Storage.GrainStates;
@@ -13,31 +10,14 @@ namespace OrleansMQ.Tests.Storage;
 /// versions and ETag checks as without it, group commit, checkpoints, and crash recovery (a crash is simulated by copying
 /// the live directory, which then holds exactly what was made durable: the journal and the checkpointed state files).
 /// </summary>
-public sealed class StateJournalTests : IDisposable
+public sealed class StateJournalTests : FileGrainStorageTestBase
 {
-    private readonly TempDirectory _directory = new();
-    private readonly List<FileGrainStorage> _storages = [];
+    private string Live => Path.Combine(Temp.Path, "live");
 
-    private string Live => Path.Combine(_directory.Path, "live");
+    private string Crashed => Path.Combine(Temp.Path, "crashed");
 
-    private string Crashed => Path.Combine(_directory.Path, "crashed");
-
-    public void Dispose()
-    {
-        foreach (var storage in _storages)
-        {
-            storage.Dispose();
-        }
-
-        _directory.Dispose();
-    }
-
-    private FileGrainStorage Storage(string? root = null, bool journal = true, long journalBytes = 16L << 20, bool deleteOnClear = false)
-    {
-        var storage = CreateStorage(new FileGrainStorageOptions { RootDirectory = root ?? Live, Journal = journal, JournalBytes = journalBytes, DeleteStateOnClear = deleteOnClear });
-        _storages.Add(storage);
-        return storage;
-    }
+    private FileGrainStorage Storage(string? root = null, bool journal = true, long journalBytes = 16L << 20, bool deleteOnClear = false) =>
+        Open(new FileGrainStorageOptions { RootDirectory = root ?? Live, Journal = journal, JournalBytes = journalBytes, DeleteStateOnClear = deleteOnClear });
 
     private static string[] StateFiles(string root) =>
         Directory.Exists(root) ? Directory.GetFiles(root, "*.state", SearchOption.AllDirectories) : [];
