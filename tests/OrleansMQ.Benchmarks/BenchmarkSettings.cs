@@ -113,6 +113,9 @@ internal sealed record BenchmarkSettings
     /// <summary>Routing run: measured rounds (every case runs once per round, in rotating order).</summary>
     public int Rounds { get; init; } = 3;
 
+    /// <summary>Routing run: the cases to run (empty: all).</summary>
+    public IReadOnlyList<string> Cases { get; init; } = [];
+
     /// <summary>The broker's <c>RoutingCacheTtl</c> (how long routers cache bindings, and how long a bind waits); null keeps its default (1 s).</summary>
     public TimeSpan? RoutingCacheTtl { get; init; }
 

@@ -43,6 +43,7 @@ var azureConnectionString = new Option<string?>("--azure-connection-string")
     Description = "--storage azure: the storage account (default: $" + AzureConnectionStringVariable + "; when neither is set, a private Azurite from .tools/azurite is started for the run).",
 };
 var rounds = new Option<int>("--rounds") { Description = "routing: measured rounds (each runs every case once, in rotating order).", DefaultValueFactory = _ => defaults.Rounds };
+var cases = new Option<string[]>("--cases") { Description = "routing: run only these cases (direct, exchange-100, exchange-100+3tx, fanout-1, fanout-10); ratios need both of their cases.", AllowMultipleArgumentsPerToken = true };
 var siloStats = new Option<bool>("--silo-stats") { Description = "Count grain calls and time log appends in the silo.", DefaultValueFactory = _ => defaults.SiloStats };
 
 // Options a command does not declare keep their defaults (GetValue would answer default(T) for them).
@@ -72,6 +73,7 @@ BenchmarkSettings Settings(ParseResult r) => new()
     Silos = Get(r, silos, defaults.Silos),
     Placement = Get(r, placement, defaults.Placement),
     Rounds = Get(r, rounds, defaults.Rounds),
+    Cases = r.CommandResult.Command.Options.Contains(cases) ? [.. (r.GetValue(cases) ?? []).SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))] : [],
     AzureConnectionString = Get(r, storage, defaults.Storage) == StorageOption.Azure
         ? NullIfEmpty(Get(r, azureConnectionString, null)) ?? NullIfEmpty(Environment.GetEnvironmentVariable(AzureConnectionStringVariable))
         : Get(r, azureConnectionString, null),
@@ -119,7 +121,7 @@ latency.SetAction((r, ct) => RunAsync(r, LatencyScenario.RunAsync, ct));
 
 var routing = new Command("routing", "Routing overhead as ratios: direct vs a topic exchange with 100 bindings (with and without transforms), fan-out to 1 vs 10 queues; interleaved rounds.")
 {
-    partitions, producers, duration, warmup, messageSize, window, storage, fsync, journal, linger, maxBatch, siloStats, rounds,
+    partitions, producers, duration, warmup, messageSize, window, storage, fsync, journal, linger, maxBatch, siloStats, rounds, cases,
 };
 routing.SetAction((r, ct) => RunAsync(r, RoutingScenario.RunAsync, ct));
 

@@ -51,6 +51,17 @@ internal sealed class RoutingScenario
         Console.WriteLine("setting up topics, queues, exchanges and 211 bindings ...");
         var setup = Stopwatch.StartNew();
         var cases = await SetUpAsync(broker.Client, cancellationToken);
+        if (s.Cases.Count > 0)
+        {
+            var unknown = s.Cases.Except(cases.Select(c => c.Name), StringComparer.Ordinal).ToList();
+            if (unknown.Count > 0)
+            {
+                throw new ArgumentException($"--cases: unknown {string.Join(", ", unknown)}; the cases are {string.Join(", ", cases.Select(c => c.Name))}.");
+            }
+
+            cases = [.. cases.Where(c => s.Cases.Contains(c.Name, StringComparer.Ordinal))];
+        }
+
         Console.WriteLine($"set up in {setup.Elapsed.TotalSeconds:0.0} s");
 
         var samples = cases.ToDictionary(c => c.Name, _ => new List<Sample>(), StringComparer.Ordinal);
@@ -269,6 +280,11 @@ internal sealed class RoutingScenario
 
         void Ratio(string label, string a, string b, string target)
         {
+            if (!samples.ContainsKey(a) || !samples.ContainsKey(b))
+            {
+                return;
+            }
+
             var pairs = samples[a].Zip(samples[b]).ToList();
             var cost = pairs.Select(p => p.First.CpuMicrosPerMessage / p.Second.CpuMicrosPerMessage).ToList();
             var slow = pairs.Select(p => p.Second.Rate / p.First.Rate).ToList();
