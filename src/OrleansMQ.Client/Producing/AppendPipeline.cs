@@ -56,11 +56,19 @@ internal sealed class AppendPipeline
         bool start;
         lock (_lock)
         {
-            if (_options.Linger > TimeSpan.Zero && _queue.Count == 0 && _inFlight.Count == 0 && !_lingering)
+            if (_queue.Count == 0 && _inFlight.Count == 0 && !_lingering)
             {
-                // An idle partition waits a little so a burst can gather (later batches form while others are in flight).
+                // An idle partition waits a little so a burst can gather (later batches form while others are in flight):
+                // the linger, or without one until a thread-pool thread sends the batch (as a producer's sender thread would).
                 _lingering = true;
-                _ = EndLingerAsync();
+                if (_options.Linger > TimeSpan.Zero)
+                {
+                    _ = EndLingerAsync();
+                }
+                else
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(static pipeline => pipeline.EndLinger(), this, preferLocal: false);
+                }
             }
 
             _queue.Add(pending);
@@ -69,6 +77,21 @@ internal sealed class AppendPipeline
 
         Start(start);
         return pending.Completion.Task;
+    }
+
+    /// <summary>
+    /// True while an idle partition's first batch is being gathered (<see cref="ProducerOptions.Linger"/>) and has room:
+    /// the producer keeps sending unkeyed messages here until it leaves (the sticky partitioner).
+    /// </summary>
+    public bool Gathering
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lingering && _queue.Count < _options.MaxBatchMessages;
+            }
+        }
     }
 
     /// <summary>Completes when everything added so far was sent and answered (successfully or not).</summary>
@@ -89,6 +112,11 @@ internal sealed class AppendPipeline
     private async Task EndLingerAsync()
     {
         await Task.Delay(_options.Linger).ConfigureAwait(false);
+        EndLinger();
+    }
+
+    private void EndLinger()
+    {
         bool start;
         lock (_lock)
         {

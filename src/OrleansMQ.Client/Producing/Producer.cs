@@ -18,6 +18,7 @@ internal sealed class Producer : IProducer
     private readonly Lock _lock = new();
     private readonly Dictionary<int, PartitionWriter> _writers = [];
     private int _roundRobin;
+    private int _sticky = -1;
     private Task _chain = Task.CompletedTask;
     private bool _disposed;
 
@@ -140,9 +141,10 @@ internal sealed class Producer : IProducer
             messages = traced;
         }
 
-        // Unkeyed messages of one call stay together on one partition (sticky, like Kafka), so a batch is one append.
-        // On a de-duplicating topic an id without a key picks the partition, so a re-sent message meets its first copy.
-        var sticky = NextPartition(topic.Spec.Partitions);
+        // Unkeyed messages stay on one partition while its batch gathers (sticky, like Kafka's partitioner; with a
+        // linger, later calls join it too), so a batch is one append. On a de-duplicating topic an id without a key picks
+        // the partition, so a re-sent message meets its first copy.
+        var sticky = StickyPartition(topic.Spec.Partitions);
         for (var i = 0; i < messages.Count; i++)
         {
             var partition = (messages[i].Key ?? (topic.Spec.DeduplicationWindow is null ? null : messages[i].MessageId)) is { } key
@@ -198,6 +200,17 @@ internal sealed class Producer : IProducer
 
     private int NextPartition(int partitions) => (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)partitions);
 
+    // Under the lock: the partition whose batch is still gathering, else the next one round-robin.
+    private int StickyPartition(int partitions)
+    {
+        if (_sticky < partitions && _writers.TryGetValue(_sticky, out var writer) && writer.Gathering)
+        {
+            return _sticky;
+        }
+
+        return _sticky = NextPartition(partitions);
+    }
+
     private PartitionWriter WriterFor(int partition)
     {
         if (!_writers.TryGetValue(partition, out var writer))
@@ -220,6 +233,8 @@ internal sealed class Producer : IProducer
         }
 
         public Task<PublishReceipt> AddAsync(Message message) => _pipeline.AddAsync(message);
+
+        public bool Gathering => _pipeline.Gathering;
 
         public Task FlushAsync() => _pipeline.FlushAsync();
 

@@ -3,7 +3,12 @@ namespace OrleansMQ.Client;
 /// <summary>How a producer batches and retries.</summary>
 public sealed class ProducerOptions
 {
-    /// <summary>How long an idle partition batcher waits for more messages before sending (Kafka's <c>linger.ms</c>). Default 0: send at once; messages published while a batch is in flight go in the next one anyway.</summary>
+    /// <summary>
+    /// How long an idle partition batcher waits for more messages before sending (Kafka's <c>linger.ms</c>). Default 0:
+    /// no wait, but the batch is sent from a thread-pool thread (as Kafka's sender thread would), so messages published
+    /// before it leaves (a burst) join it; messages published while a batch is in flight go in the next one anyway.
+    /// Unkeyed messages stay on one partition while its batch gathers (the sticky partitioner), so a burst is one append.
+    /// </summary>
     public TimeSpan Linger { get; set; } = TimeSpan.Zero;
 
     /// <summary>Most messages per batch. Default 1000.</summary>
