@@ -61,21 +61,19 @@ public static class MessageDelivery
         Long(message, Headers.Priority) is { } p and >= 0 and <= MaxPriority ? (int)p : 0;
 
     /// <summary>Checks the delivery headers of a message being published.</summary>
-    internal static void Validate(Message message, string topic)
+    /// <summary>Checks the value of a delivery header (delay, deliver-at, TTL, priority); other headers pass.</summary>
+    internal static void ValidateHeader(string name, string? text, string topic)
     {
-        if (message.Headers is not { } headers)
+        var priority = name == Headers.Priority;
+        if (!priority && name != Headers.DelayMs && name != Headers.DeliverAt && name != Headers.TimeToLiveMs)
         {
             return;
         }
 
-        foreach (var name in (string[])[Headers.DelayMs, Headers.DeliverAt, Headers.TimeToLiveMs, Headers.Priority])
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || (priority && value > MaxPriority))
         {
-            if (headers.TryGetValue(name, out var text) && (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
-                || (name == Headers.Priority && value > MaxPriority)))
-            {
-                throw new OrleansMQException(ErrorCode.InvalidArgument,
-                    $"Message for topic '{topic}': header '{name}' is '{text}'; it must be a non-negative integer{(name == Headers.Priority ? $" ≤ {MaxPriority}" : "")}.");
-            }
+            throw new OrleansMQException(ErrorCode.InvalidArgument,
+                $"Message for topic '{topic}': header '{name}' is '{text}'; it must be a non-negative integer{(priority ? $" ≤ {MaxPriority}" : "")}.");
         }
     }
 

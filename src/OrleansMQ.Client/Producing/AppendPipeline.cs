@@ -80,8 +80,10 @@ internal sealed class AppendPipeline
     }
 
     /// <summary>
-    /// True while an idle partition's first batch is being gathered (<see cref="ProducerOptions.Linger"/>) and has room:
-    /// the producer keeps sending unkeyed messages here until it leaves (the sticky partitioner).
+    /// True while an idle partition's first batch is being gathered (<see cref="ProducerOptions.Linger"/>, or until a
+    /// thread-pool thread sends it) and has room: the producer keeps sending unkeyed messages here until it leaves (the
+    /// sticky partitioner). Without a linger at most <see cref="MaxStickyMessages"/> join: under full load the thread
+    /// pool may take a while to send it, and the whole load sticking to one partition meanwhile would starve the others.
     /// </summary>
     public bool Gathering
     {
@@ -89,10 +91,13 @@ internal sealed class AppendPipeline
         {
             lock (_lock)
             {
-                return _lingering && _queue.Count < _options.MaxBatchMessages;
+                return _lingering && _queue.Count < Math.Min(_options.MaxBatchMessages, _options.Linger > TimeSpan.Zero ? int.MaxValue : MaxStickyMessages);
             }
         }
     }
+
+    /// <summary>Without a linger, most unkeyed messages that stick to a gathering partition (a burst, not the whole load).</summary>
+    internal const int MaxStickyMessages = 64;
 
     /// <summary>Completes when everything added so far was sent and answered (successfully or not).</summary>
     public Task FlushAsync()

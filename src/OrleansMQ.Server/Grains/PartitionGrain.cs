@@ -385,6 +385,11 @@ internal sealed partial class PartitionGrain(
         }
 
         var bytes = log.EstimateBytesFrom(floor);
+        if (bytes + ((long)messages.Count * spec.MaxMessageBytes) <= spec.MaxBacklogBytes)
+        {
+            return; // far from the limit: no need to add up the sizes (each message is at most MaxMessageBytes)
+        }
+
         long incoming = 0;
         foreach (var m in messages)
         {

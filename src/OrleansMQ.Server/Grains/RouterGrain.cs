@@ -24,6 +24,8 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
     private int _roundRobin;
     // Partition grain references ("topic/partition" key → reference): GetGrain resolves the interface by reflection.
     private readonly Dictionary<string, IPartitionGrain> _partitionGrains = new(StringComparer.Ordinal);
+    // Stamped headers of header-less messages by routing key (shared between messages: they are immutable).
+    private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _stampedHeaders = new(StringComparer.Ordinal);
 
     public async Task<RoutedBatchReceipt> RouteBatchAsync(IReadOnlyList<RoutedMessage> messages) =>
         RoutedBatchReceipt.Pack(await RouteAsync(messages));
@@ -202,11 +204,33 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         return dlq;
     }
 
-    private static Message Stamp(Message message, string exchange, string routingKey)
+    private Message Stamp(Message message, string exchange, string routingKey)
     {
-        var headers = message.Headers is null ? new Dictionary<string, string>(2) : new Dictionary<string, string>(message.Headers, StringComparer.Ordinal);
-        headers[Headers.Exchange] = exchange;
-        headers[Headers.RoutingKey] = routingKey;
+        if (message.Headers is null)
+        {
+            // Messages are immutable, so header-less messages with one routing key can share their stamped headers.
+            if (!_stampedHeaders.TryGetValue(routingKey, out var shared))
+            {
+                if (_stampedHeaders.Count >= 10_000)
+                {
+                    _stampedHeaders.Clear(); // bounded: many distinct keys just stamp anew
+                }
+
+                _stampedHeaders[routingKey] = shared = new Dictionary<string, string>(2, StringComparer.Ordinal)
+                {
+                    [Headers.Exchange] = exchange,
+                    [Headers.RoutingKey] = routingKey,
+                };
+            }
+
+            return message with { Headers = shared };
+        }
+
+        var headers = new Dictionary<string, string>(message.Headers, StringComparer.Ordinal)
+        {
+            [Headers.Exchange] = exchange,
+            [Headers.RoutingKey] = routingKey,
+        };
         return message with { Headers = headers };
     }
 

@@ -11,6 +11,8 @@ public sealed class RoutingTable
     private const int MaxCachedKeys = 10_000;
     private readonly Compiled[] _bindings;
     private readonly ConcurrentDictionary<string, int[]> _byKey = new(StringComparer.Ordinal);
+    // Routes that depend on the routing key alone (no headers exchange, no filter among the candidates), by key.
+    private readonly ConcurrentDictionary<string, RouteTarget[]> _routes = new(StringComparer.Ordinal);
 
     /// <summary>Compiles <paramref name="exchange"/>. Throws <see cref="ErrorCode.InvalidArgument"/> for a bad filter.</summary>
     public RoutingTable(ExchangeInfo exchange)
@@ -23,11 +25,20 @@ public sealed class RoutingTable
     /// <summary>The exchange this table was built from.</summary>
     public ExchangeInfo Exchange { get; }
 
-    /// <summary>The distinct destinations for a message, in binding order (the first matching binding's transforms win).</summary>
+    /// <summary>
+    /// The distinct destinations for a message, in binding order (the first matching binding's transforms win). The
+    /// array may be shared between calls: do not change it.
+    /// </summary>
     public RouteTarget[] Route(string routingKey, Message message)
     {
         ArgumentNullException.ThrowIfNull(routingKey);
         ArgumentNullException.ThrowIfNull(message);
+        var byKeyAlone = Exchange.Spec.Type != ExchangeType.Headers;
+        if (byKeyAlone && _routes.TryGetValue(routingKey, out var cached))
+        {
+            return cached;
+        }
+
         var candidates = Candidates(routingKey, message.Headers);
         if (candidates.Length == 0)
         {
@@ -38,13 +49,20 @@ public sealed class RoutingTable
         foreach (var i in candidates)
         {
             var b = _bindings[i];
+            byKeyAlone &= b.Filter is null;
             if ((b.Filter is null || b.Filter.Matches(message)) && !result.Exists(t => t.Destination == b.Binding.Destination))
             {
                 result.Add(new RouteTarget(b.Binding.Destination, b.Binding.Transforms));
             }
         }
 
-        return [.. result];
+        RouteTarget[] route = [.. result];
+        if (byKeyAlone && _routes.Count < MaxCachedKeys)
+        {
+            _routes.TryAdd(routingKey, route);
+        }
+
+        return route;
     }
 
     /// <summary>Indices of the bindings the exchange type selects (before filters).</summary>

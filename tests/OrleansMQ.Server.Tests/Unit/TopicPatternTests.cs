@@ -38,6 +38,31 @@ public sealed class TopicPatternTests
         Assert.Equal(matches, TopicPattern.IsMatch(pattern, routingKey));
 
     [Fact]
+    public void Routing_table_reuses_a_keys_route_unless_a_filter_must_see_each_message()
+    {
+        var plain = new RoutingTable(new ExchangeInfo
+        {
+            Name = "x",
+            Spec = new ExchangeSpec { Type = ExchangeType.Topic },
+            Bindings = [new Binding { Destination = "q1", Key = "a.*" }],
+        });
+        var first = plain.Route("a.b", new Message());
+        Assert.Same(first, plain.Route("a.b", new Message()));
+        Assert.Equal(["q1"], first.Select(t => t.Destination));
+
+        var filtered = new RoutingTable(new ExchangeInfo
+        {
+            Name = "f",
+            Spec = new ExchangeSpec { Type = ExchangeType.Topic },
+            Bindings = [new Binding { Destination = "q1", Key = "a.*" }, new Binding { Destination = "eu", Key = "a.*", Filter = "headers.region == 'eu'" }],
+        });
+        Message From(string region) => new() { Headers = new Dictionary<string, string> { ["region"] = region } };
+        Assert.Equal(["q1", "eu"], filtered.Route("a.b", From("eu")).Select(t => t.Destination));
+        Assert.Equal(["q1"], filtered.Route("a.b", From("us")).Select(t => t.Destination));
+        Assert.Equal(["q1", "eu"], filtered.Route("a.b", From("eu")).Select(t => t.Destination));
+    }
+
+    [Fact]
     public void Routing_table_deduplicates_destinations_and_matches_headers_all_or_any()
     {
         var topic = new RoutingTable(new ExchangeInfo
