@@ -37,6 +37,39 @@ public sealed class SpecTests
         Assert.Contains("18 bytes", ex.Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Message_validation_names_the_offending_header_whatever_the_dictionary_type(bool sorted)
+    {
+        IReadOnlyDictionary<string, string> Headers(params (string Name, string Value)[] pairs)
+        {
+            var headers = pairs.ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
+            return sorted ? new SortedDictionary<string, string>(headers, StringComparer.Ordinal) : headers;
+        }
+
+        OrleansMQException Refused(params (string, string)[] pairs) =>
+            Assert.Throws<OrleansMQException>(() => MessageLimits.Validate(new Message { Headers = Headers(pairs) }, "t", MessageLimits.DefaultMaxMessageBytes));
+
+        var longValue = Refused(("region", "eu"), ("big", new string('v', MessageLimits.MaxHeaderFieldLength + 1)));
+        Assert.Equal(ErrorCode.HeadersTooLarge, longValue.Code);
+        Assert.Contains("header 'big'", longValue.Message);
+        Assert.Contains("4097", longValue.Message);
+        var longName = Refused((new string('n', MessageLimits.MaxHeaderFieldLength + 1), "v"));
+        Assert.Equal(ErrorCode.HeadersTooLarge, longName.Code);
+        Assert.Contains("header name", longName.Message);
+        var priority = Refused((OrleansMQ.Headers.Priority, "10"));
+        Assert.Equal(ErrorCode.InvalidArgument, priority.Code);
+        Assert.Contains("'omq-priority' is '10'", priority.Message);
+        var delay = Refused((OrleansMQ.Headers.DelayMs, "soon"));
+        Assert.Contains("'omq-delay-ms' is 'soon'", delay.Message);
+
+        var ok = new Message(new byte[3]) { Headers = Headers(("ä", "vv"), (OrleansMQ.Headers.Priority, "9")) };
+        MessageLimits.Validate(ok, "t", 3 + 2 + 2 + 12 + 1);
+        Assert.Equal(3 + 2 + 2 + 12 + 1, MessageLimits.SizeOf(ok));
+        Assert.Equal(ErrorCode.MessageTooLarge, Assert.Throws<OrleansMQException>(() => MessageLimits.Validate(ok, "t", 19)).Code);
+    }
+
     [Fact]
     public void Topic_spec_limits_are_validated()
     {
