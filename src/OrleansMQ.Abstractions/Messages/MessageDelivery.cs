@@ -60,7 +60,6 @@ public static class MessageDelivery
     public static int Priority(this StoredMessage message) =>
         Long(message, Headers.Priority) is { } p and >= 0 and <= MaxPriority ? (int)p : 0;
 
-    /// <summary>Checks the delivery headers of a message being published.</summary>
     /// <summary>Checks the value of a delivery header (delay, deliver-at, TTL, priority); other headers pass.</summary>
     internal static void ValidateHeader(string name, string? text, string topic)
     {
