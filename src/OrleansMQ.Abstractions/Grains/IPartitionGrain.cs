@@ -7,7 +7,9 @@ namespace OrleansMQ.Grains;
 public interface IPartitionGrain : IGrainWithStringKey
 {
     /// <summary>Appends a batch durably (group-committed) and returns one receipt per message, in order.</summary>
+    /// <remarks>The receipts are never modified after they are returned, so a caller in the same silo gets them uncopied.</remarks>
     [Alias("Append")]
+    [return: Immutable]
     Task<PublishReceipt[]> AppendAsync(AppendRequest request);
 
     /// <summary>Reads up to <paramref name="maxMessages"/> messages (and about <paramref name="maxBytes"/>) starting at <paramref name="fromOffset"/>.</summary>
@@ -47,6 +49,27 @@ public sealed record AppendRequest
 
     /// <summary>The sequence number of the first message (per producer and partition, starting at 0).</summary>
     [Id(2)] public long FirstSequence { get; init; }
+
+    /// <summary>
+    /// Work the broker's router already did for this batch, handed to a partition in the same silo. Never serialized:
+    /// a request that crossed a process boundary (or came from anyone but the router) arrives without it and is
+    /// checked and encoded in full.
+    /// </summary>
+    [field: NonSerialized]
+    internal AppendHints? Hints { get; init; }
+}
+
+/// <summary>What a router already did for an <see cref="AppendRequest"/> (in process only; see <see cref="AppendRequest.Hints"/>).</summary>
+internal sealed class AppendHints
+{
+    /// <summary>Every message was validated against this message size limit (0: not validated).</summary>
+    public int ValidatedMaxBytes { get; init; }
+
+    /// <summary>
+    /// Per message (in order; entries may be empty) its log encoding from key to body, with no producer id, shared by
+    /// every destination of a fan-out so each copy does not encode it again.
+    /// </summary>
+    public ReadOnlyMemory<byte>[]? EncodedTails { get; init; }
 }
 
 /// <summary>A range of messages read from a partition.</summary>

@@ -38,8 +38,9 @@ public sealed record RoutedBatchReceipt
         var topicIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var errors = new List<string>();
         var buffer = new ArrayBufferWriter<byte>(Math.Max(16, receipts.Count * 8));
-        foreach (var receipt in receipts)
+        for (var i = 0; i < receipts.Count; i++)
         {
+            var receipt = receipts[i];
             if (receipt.Error is { } code)
             {
                 WriteByte(buffer, ErrorFlag | (receipt.Alternate ? AlternateFlag : 0));
@@ -49,10 +50,12 @@ public sealed record RoutedBatchReceipt
                 continue;
             }
 
+            var deliveries = receipt.Deliveries;
             WriteByte(buffer, receipt.Alternate ? AlternateFlag : 0);
-            WriteVarint(buffer, (ulong)receipt.Deliveries.Count);
-            foreach (var (topic, r) in receipt.Deliveries)
+            WriteVarint(buffer, (ulong)deliveries.Count);
+            for (var j = 0; j < deliveries.Count; j++)
             {
+                var (topic, r) = deliveries[j];
                 if (!topicIndex.TryGetValue(topic, out var index))
                 {
                     topicIndex[topic] = index = topics.Count;

@@ -81,10 +81,16 @@ internal sealed partial class PartitionGrain(
             return [];
         }
 
-        foreach (var message in messages)
+        var hints = request.Hints;
+        if (hints?.ValidatedMaxBytes != topic.Spec.MaxMessageBytes)
         {
-            MessageLimits.Validate(message, _topic, topic.Spec.MaxMessageBytes);
+            foreach (var message in messages)
+            {
+                MessageLimits.Validate(message, _topic, topic.Spec.MaxMessageBytes);
+            }
         }
+
+        var encodedTails = request.ProducerId is null && hints?.EncodedTails is { } tails && tails.Length == messages.Count ? tails : null;
 
         var receipts = new PublishReceipt[messages.Count];
         var records = new List<LogRecord>(messages.Count);
@@ -167,6 +173,7 @@ internal sealed partial class PartitionGrain(
                 Body = m.Body,
                 ProducerId = request.ProducerId,
                 Sequence = request.FirstSequence + i,
+                EncodedTail = encodedTails is null ? default : encodedTails[i],
             });
             window?.Record(request.FirstSequence + i, offset);
             if (m.MessageId is { } messageId)

@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using OrleansMQ.Grains;
 using OrleansMQ.Server.Hosting;
 using OrleansMQ.Server.Routing;
+using OrleansMQ.Server.Storage;
 
 namespace OrleansMQ.Server.Grains;
 
@@ -28,40 +30,58 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
     private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _stampedHeaders = new(StringComparer.Ordinal);
 
     public async Task<RoutedBatchReceipt> RouteBatchAsync(IReadOnlyList<RoutedMessage> messages) =>
-        RoutedBatchReceipt.Pack(await RouteAsync(messages));
+        RoutedBatchReceipt.Pack(await RouteCoreAsync(messages, hops: 0));
 
     public async Task<RoutedReceipt[]> RouteAsync(IReadOnlyList<RoutedMessage> messages, int hops = 0)
+    {
+        // A grain answer: give every receipt its own delivery array rather than slices of one shared array.
+        var receipts = await RouteCoreAsync(messages, hops);
+        for (var i = 0; i < receipts.Length; i++)
+        {
+            if (receipts[i].Deliveries is ArraySegment<TopicReceipt> slice)
+            {
+                receipts[i] = receipts[i] with { Deliveries = slice.ToArray() };
+            }
+        }
+
+        return receipts;
+    }
+
+    /// <summary>
+    /// Routes a batch. The receipts' delivery lists may be slices of one array (in process only: see <see cref="RouteAsync"/>).
+    /// </summary>
+    private async Task<RoutedReceipt[]> RouteCoreAsync(IReadOnlyList<RoutedMessage> messages, int hops)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var exchange = this.GetPrimaryKeyString();
         var table = await GetTableAsync(exchange);
-        var results = new RoutedReceipt[messages.Count];
-        var deliveries = new List<TopicReceipt>[messages.Count];
+        var count = messages.Count;
+        // Per message: the stamped message shared by every destination without transforms (a fan-out's copies).
+        var stamped = new Message?[count];
         var byTopic = new Dictionary<string, List<(int Index, Message Message)>>(StringComparer.Ordinal);
         var unroutable = new List<int>();
-        for (var i = 0; i < messages.Count; i++)
+        for (var i = 0; i < count; i++)
         {
             var (routingKey, message) = messages[i];
             ArgumentNullException.ThrowIfNull(routingKey);
             ArgumentNullException.ThrowIfNull(message);
             var destinations = table.Route(routingKey, message);
-            deliveries[i] = new List<TopicReceipt>(destinations.Length);
             if (destinations.Length == 0)
             {
                 unroutable.Add(i);
                 continue;
             }
 
-            var stamped = Stamp(message, exchange, routingKey);
+            var shared = stamped[i] = Stamp(message, exchange, routingKey);
             foreach (var target in destinations)
             {
                 var topic = target.Destination;
-                var routed = stamped;
+                var routed = shared;
                 try
                 {
                     if (target.Transforms is { Count: > 0 })
                     {
-                        routed = await transforms.ApplyAsync(stamped, target.Transforms);
+                        routed = await transforms.ApplyAsync(shared, target.Transforms);
                     }
                 }
                 catch (TransformException ex)
@@ -69,12 +89,13 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
                     // A failing binding transform never drops or half-applies: the original goes to the exchange's
                     // dead-letter topic with the step and the reason.
                     topic = await EnsureDeadLetterTopicAsync(exchange);
-                    routed = stamped.WithHeader(Headers.DeadLetterReason, ex.Message).WithHeader(Headers.OriginalTopic, target.Destination);
+                    routed = shared.WithHeader(Headers.DeadLetterReason, ex.Message).WithHeader(Headers.OriginalTopic, target.Destination);
                 }
 
                 if (!byTopic.TryGetValue(topic, out var list))
                 {
-                    byTopic[topic] = list = [];
+                    // Sized for the whole batch: a fan-out's destinations each take every message.
+                    byTopic[topic] = list = new List<(int, Message)>(count - i);
                 }
 
                 list.Add((i, routed));
@@ -82,7 +103,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         }
 
         var spec = table.Exchange.Spec;
-        var errors = new OrleansMQException?[messages.Count];
+        var errors = new OrleansMQException?[count];
         if (unroutable.Count > 0 && spec.AlternateTopic is null && spec.AlternateExchange is null)
         {
             foreach (var i in unroutable)
@@ -111,29 +132,30 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         // refused as a whole (and alone) instead of landing in some destinations only.
         // A fan-out shares one stamped message between its copies: validate it once per distinct size limit.
         var topics = new Dictionary<string, TopicInfo>(StringComparer.Ordinal);
-        var validated = new Dictionary<Message, (int MaxBytes, OrleansMQException? Error)>(ReferenceEqualityComparer.Instance);
+        var sharedLimit = new int[count];
+        var sharedError = new OrleansMQException?[count];
         foreach (var (topic, items) in byTopic)
         {
             var info = topics[topic] = await GetTopicAsync(topic);
             var maxBytes = info.Spec.MaxMessageBytes;
             foreach (var (index, message) in items)
             {
-                if (!validated.TryGetValue(message, out var check) || check.MaxBytes != maxBytes)
+                OrleansMQException? error;
+                if (!ReferenceEquals(message, stamped[index]))
                 {
-                    check = (maxBytes, null);
-                    try
-                    {
-                        MessageLimits.Validate(message, topic, maxBytes);
-                    }
-                    catch (OrleansMQException ex)
-                    {
-                        check = (maxBytes, ex);
-                    }
-
-                    validated[message] = check;
+                    error = Validate(message, topic, maxBytes);
+                }
+                else if (sharedLimit[index] == maxBytes)
+                {
+                    error = sharedError[index];
+                }
+                else
+                {
+                    sharedLimit[index] = maxBytes;
+                    error = sharedError[index] = Validate(message, topic, maxBytes);
                 }
 
-                if (check.Error is { } error)
+                if (error is not null)
                 {
                     errors[index] ??= error;
                 }
@@ -145,8 +167,11 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
             items.RemoveAll(x => errors[x.Index] is not null);
         }
 
-        await Task.WhenAll(byTopic.Where(kv => kv.Value.Count > 0).Select(kv => AppendToTopicAsync(topics[kv.Key], kv.Value, deliveries)));
+        var tails = byTopic.Count > 1 ? EncodeSharedCopies(byTopic.Values, stamped) : null;
+        var appended = new List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)>();
+        await Task.WhenAll(byTopic.Where(kv => kv.Value.Count > 0).Select(kv => AppendToTopicAsync(topics[kv.Key], kv.Value, stamped, tails, appended)));
 
+        RoutedReceipt[]? forwarded = null;
         if (unroutable.Count > 0 && spec.AlternateExchange is { } alternateExchange)
         {
             if (hops >= MaxHops)
@@ -158,10 +183,9 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
             }
             else
             {
-                var forwarded = await GrainFactory.GetGrain<IRouterGrain>(alternateExchange).RouteAsync([.. unroutable.Select(i => messages[i])], hops + 1);
+                forwarded = await GrainFactory.GetGrain<IRouterGrain>(alternateExchange).RouteAsync([.. unroutable.Select(i => messages[i])], hops + 1);
                 for (var j = 0; j < unroutable.Count; j++)
                 {
-                    deliveries[unroutable[j]].AddRange(forwarded[j].Deliveries);
                     if (forwarded[j].Error is { } code)
                     {
                         errors[unroutable[j]] = new OrleansMQException(code, forwarded[j].ErrorMessage ?? code.ToString());
@@ -170,12 +194,85 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
             }
         }
 
+        return Receipts(count, appended, unroutable, forwarded, errors);
+    }
+
+    private static OrleansMQException? Validate(Message message, string topic, int maxBytes)
+    {
+        try
+        {
+            MessageLimits.Validate(message, topic, maxBytes);
+            return null;
+        }
+        catch (OrleansMQException ex)
+        {
+            return ex;
+        }
+    }
+
+    /// <summary>
+    /// One receipt per message. Every message's deliveries are a slice of one array for the batch, filled from the
+    /// appended partition batches (and what the alternate exchange answered), instead of a list per message.
+    /// </summary>
+    private static RoutedReceipt[] Receipts(
+        int count,
+        List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)> appended,
+        List<int> unroutable,
+        RoutedReceipt[]? forwarded,
+        OrleansMQException?[] errors)
+    {
+        var starts = new int[count + 1];
+        foreach (var (_, items, _) in appended)
+        {
+            foreach (var (index, _) in items)
+            {
+                starts[index + 1]++;
+            }
+        }
+
+        if (forwarded is not null)
+        {
+            for (var j = 0; j < unroutable.Count; j++)
+            {
+                starts[unroutable[j] + 1] += forwarded[j].Deliveries.Count;
+            }
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            starts[i + 1] += starts[i];
+        }
+
+        var flat = new TopicReceipt[starts[count]];
+        var filled = new int[count];
+        foreach (var (topic, items, receipts) in appended)
+        {
+            for (var j = 0; j < items.Count; j++)
+            {
+                var index = items[j].Index;
+                flat[starts[index] + filled[index]++] = new TopicReceipt(topic, receipts[j]);
+            }
+        }
+
+        if (forwarded is not null)
+        {
+            for (var j = 0; j < unroutable.Count; j++)
+            {
+                var index = unroutable[j];
+                foreach (var delivery in forwarded[j].Deliveries)
+                {
+                    flat[starts[index] + filled[index]++] = delivery;
+                }
+            }
+        }
+
         var alternates = unroutable.ToHashSet();
-        for (var i = 0; i < results.Length; i++)
+        var results = new RoutedReceipt[count];
+        for (var i = 0; i < count; i++)
         {
             results[i] = errors[i] is { } error
                 ? new RoutedReceipt { Deliveries = [], Error = error.Code, ErrorMessage = error.Message }
-                : new RoutedReceipt { Deliveries = deliveries[i], Alternate = alternates.Contains(i) };
+                : new RoutedReceipt { Deliveries = new ArraySegment<TopicReceipt>(flat, starts[i], starts[i + 1] - starts[i]), Alternate = alternates.Contains(i) };
         }
 
         return results;
@@ -234,20 +331,102 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         return message with { Headers = headers };
     }
 
-    private async Task AppendToTopicAsync(TopicInfo info, List<(int Index, Message Message)> items, List<TopicReceipt>[] deliveries)
+    /// <summary>
+    /// Encodes once, for the log, every stamped message that goes to more than one destination unchanged (a fan-out's
+    /// copies), so the partitions of the copies write these bytes instead of encoding the message each. Indexed like
+    /// the batch; empty where a message has at most one such copy.
+    /// </summary>
+    private static ReadOnlyMemory<byte>[]? EncodeSharedCopies(IEnumerable<List<(int Index, Message Message)>> destinations, Message?[] stamped)
+    {
+        var copies = new int[stamped.Length];
+        foreach (var items in destinations)
+        {
+            foreach (var (index, message) in items)
+            {
+                if (ReferenceEquals(message, stamped[index]))
+                {
+                    copies[index]++;
+                }
+            }
+        }
+
+        long total = 0;
+        for (var i = 0; i < stamped.Length; i++)
+        {
+            if (copies[i] > 1)
+            {
+                total += TailSize(stamped[i]!);
+            }
+        }
+
+        if (total == 0 || total > Array.MaxLength)
+        {
+            return null;
+        }
+
+        var buffer = new byte[total];
+        var tails = new ReadOnlyMemory<byte>[stamped.Length];
+        var position = 0;
+        for (var i = 0; i < stamped.Length; i++)
+        {
+            if (copies[i] > 1 && stamped[i] is { } m)
+            {
+                var size = (int)TailSize(m);
+                LogRecordCodec.EncodeTail(m.Key, m.MessageId, m.ContentType, producerId: null, m.Headers, m.Body.Span, size, buffer.AsSpan(position));
+                tails[i] = buffer.AsMemory(position, size);
+                position += size;
+            }
+        }
+
+        return tails;
+
+        static long TailSize(Message m) => LogRecordCodec.GetTailSize(m.Key, m.MessageId, m.ContentType, producerId: null, m.Headers, m.Body.Length);
+    }
+
+    private async Task AppendToTopicAsync(
+        TopicInfo info,
+        List<(int Index, Message Message)> items,
+        Message?[] stamped,
+        ReadOnlyMemory<byte>[]? tails,
+        List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)> appended)
     {
         var topic = info.Name;
         var partitions = info.Spec.Partitions;
         var sticky = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)partitions);
         var byId = info.Spec.DeduplicationWindow is not null;
-        var byPartition = items.GroupBy(x => (x.Message.Key ?? (byId ? x.Message.MessageId : null)) is { } key ? Partitioner.ForKey(key, partitions) : sticky);
-        await Task.WhenAll(byPartition.Select(async group =>
+        var batches = partitions == 1
+            ? [(Partition: 0, Items: items)]
+            : items.GroupBy(x => (x.Message.Key ?? (byId ? x.Message.MessageId : null)) is { } key ? Partitioner.ForKey(key, partitions) : sticky)
+                .Select(g => (Partition: g.Key, Items: g.ToList())).ToList();
+        await Task.WhenAll(batches.Select(async batch =>
         {
-            var batch = group.ToList();
-            var receipts = await PartitionGrain(topic, group.Key).AppendAsync(new AppendRequest { Messages = [.. batch.Select(x => x.Message)] });
-            for (var j = 0; j < batch.Count; j++)
+            var batchItems = batch.Items;
+            var batchMessages = new Message[batchItems.Count];
+            var batchTails = tails is null ? null : new ReadOnlyMemory<byte>[batchItems.Count];
+            for (var j = 0; j < batchItems.Count; j++)
             {
-                deliveries[batch[j].Index].Add(new TopicReceipt(topic, receipts[j]));
+                var (index, message) = batchItems[j];
+                batchMessages[j] = message;
+                if (batchTails is not null && ReferenceEquals(message, stamped[index]))
+                {
+                    batchTails[j] = tails![index];
+                }
+            }
+
+            var request = new AppendRequest
+            {
+                Messages = batchMessages,
+                Hints = new AppendHints
+                {
+                    // RouteCoreAsync validated every message of this list against this topic's limit.
+                    ValidatedMaxBytes = info.Spec.MaxMessageBytes,
+                    EncodedTails = batchTails,
+                },
+            };
+            var receipts = await PartitionGrain(topic, batch.Partition).AppendAsync(request);
+            lock (appended)
+            {
+                appended.Add((topic, batchItems, receipts));
             }
         }));
     }

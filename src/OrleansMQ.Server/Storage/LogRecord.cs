@@ -29,4 +29,11 @@ public sealed class LogRecord
 
     /// <summary>The producer's sequence number for this record (meaningful only with <see cref="ProducerId"/>).</summary>
     public long Sequence { get; init; }
+
+    /// <summary>
+    /// The record's key, message id, content type, producer id, headers and body already encoded (by
+    /// <see cref="LogRecordCodec.EncodeTail"/>, from exactly the values of this record), or empty. A fan-out encodes its
+    /// shared message once and every copy's record reuses the bytes instead of encoding them again.
+    /// </summary>
+    internal ReadOnlyMemory<byte> EncodedTail { get; init; }
 }

@@ -43,6 +43,9 @@ internal static class LogRecordCodec
     public const byte FormatVersion = 1;
 
     private const int OffsetField = 1;
+
+    // Strings of at most this many UTF-16 units encode to at most 3 × 42 = 126 bytes: a one-byte length prefix.
+    private const int ShortString = 42;
     private const int TimestampField = 9;
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
@@ -52,9 +55,24 @@ internal static class LogRecordCodec
     public static int GetFrameSize(LogRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        long size = FrameHeaderSize + FixedPayloadSize
-            + StringSize(record.Key) + StringSize(record.MessageId) + StringSize(record.ContentType) + StringSize(record.ProducerId);
-        var headers = record.Headers;
+        long size = FrameHeaderSize + FixedPayloadSize + (record.EncodedTail.IsEmpty
+            ? GetTailSize(record.Key, record.MessageId, record.ContentType, record.ProducerId, record.Headers, record.Body.Length)
+            : record.EncodedTail.Length);
+        if (size > MaxFrameSize)
+        {
+            throw new ArgumentException($"A log record of {size} bytes exceeds the limit of {MaxFrameSize} bytes.", nameof(record));
+        }
+
+        return (int)size;
+    }
+
+    /// <summary>
+    /// The size of the variable part of a payload (key through body): what <see cref="EncodeTail"/> writes, and what a
+    /// <see cref="LogRecord.EncodedTail"/> holds.
+    /// </summary>
+    public static long GetTailSize(string? key, string? messageId, string? contentType, string? producerId, IReadOnlyDictionary<string, string>? headers, int bodyLength)
+    {
+        long size = StringSize(key) + StringSize(messageId) + StringSize(contentType) + StringSize(producerId);
         var headerCount = headers?.Count ?? 0;
         size += VarIntSize((uint)headerCount);
         if (headerCount > 0)
@@ -65,13 +83,41 @@ internal static class LogRecordCodec
             }
         }
 
-        size += record.Body.Length;
-        if (size > MaxFrameSize)
+        return size + bodyLength;
+    }
+
+    /// <summary>
+    /// Writes the variable part of a payload (key through body) into <paramref name="destination"/> and returns its
+    /// length, which must be <paramref name="expectedSize"/> (from <see cref="GetTailSize"/>). A fan-out encodes its
+    /// shared message once this way and every copy's record carries the bytes as its <see cref="LogRecord.EncodedTail"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The fields changed since they were measured.</exception>
+    public static int EncodeTail(string? key, string? messageId, string? contentType, string? producerId, IReadOnlyDictionary<string, string>? headers, ReadOnlySpan<byte> body, int expectedSize, Span<byte> destination)
+    {
+        var tail = destination[..expectedSize];
+        var pos = WriteString(tail, key);
+        pos += WriteString(tail[pos..], messageId);
+        pos += WriteString(tail[pos..], contentType);
+        pos += WriteString(tail[pos..], producerId);
+        var headerCount = headers?.Count ?? 0;
+        pos += WriteVarInt(tail[pos..], (uint)headerCount);
+        if (headerCount > 0)
         {
-            throw new ArgumentException($"A log record of {size} bytes exceeds the limit of {MaxFrameSize} bytes.", nameof(record));
+            foreach (var (name, value) in headers!)
+            {
+                pos += WriteString(tail[pos..], name);
+                pos += WriteString(tail[pos..], value);
+            }
         }
 
-        return (int)size;
+        body.CopyTo(tail[pos..]);
+        if (pos + body.Length != expectedSize)
+        {
+            // The record changed between measuring and writing (e.g. headers mutated by another thread).
+            throw new InvalidOperationException("A log record changed while it was being appended.");
+        }
+
+        return expectedSize;
     }
 
     /// <summary>
@@ -87,28 +133,19 @@ internal static class LogRecordCodec
         BinaryPrimitives.WriteInt64LittleEndian(payload[TimestampField..], record.Timestamp.UtcTicks);
         BinaryPrimitives.WriteInt16LittleEndian(payload[17..], (short)record.Timestamp.TotalOffsetMinutes);
         BinaryPrimitives.WriteInt64LittleEndian(payload[19..], record.Sequence);
-        var pos = FixedPayloadSize;
-        pos += WriteString(payload[pos..], record.Key);
-        pos += WriteString(payload[pos..], record.MessageId);
-        pos += WriteString(payload[pos..], record.ContentType);
-        pos += WriteString(payload[pos..], record.ProducerId);
-        var headers = record.Headers;
-        var headerCount = headers?.Count ?? 0;
-        pos += WriteVarInt(payload[pos..], (uint)headerCount);
-        if (headerCount > 0)
+        var tail = payload[FixedPayloadSize..];
+        if (!record.EncodedTail.IsEmpty)
         {
-            foreach (var (name, value) in headers!)
+            if (record.EncodedTail.Length != tail.Length)
             {
-                pos += WriteString(payload[pos..], name);
-                pos += WriteString(payload[pos..], value);
+                throw new InvalidOperationException("A log record changed while it was being appended.");
             }
-        }
 
-        record.Body.Span.CopyTo(payload[pos..]);
-        if (pos + record.Body.Length != payload.Length)
+            record.EncodedTail.Span.CopyTo(tail);
+        }
+        else
         {
-            // The record changed between GetFrameSize and Write (e.g. headers mutated by another thread).
-            throw new InvalidOperationException("A log record changed while it was being appended.");
+            EncodeTail(record.Key, record.MessageId, record.ContentType, record.ProducerId, record.Headers, record.Body.Span, tail.Length, tail);
         }
 
         BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payload.Length);
@@ -217,6 +254,14 @@ internal static class LogRecordCodec
         {
             destination[0] = 0;
             return 1;
+        }
+
+        if (value.Length <= ShortString)
+        {
+            // At most 3 UTF-8 bytes per UTF-16 unit, so the length prefix takes one byte: encode without counting first.
+            var written = Utf8.GetBytes(value, destination[1..]);
+            destination[0] = (byte)(written + 1);
+            return written + 1;
         }
 
         var bytes = Utf8.GetByteCount(value);
