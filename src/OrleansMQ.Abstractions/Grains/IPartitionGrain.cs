@@ -7,9 +7,7 @@ namespace OrleansMQ.Grains;
 public interface IPartitionGrain : IGrainWithStringKey
 {
     /// <summary>Appends a batch durably (group-committed) and returns one receipt per message, in order.</summary>
-    /// <remarks>The receipts are never modified after they are returned, so a caller in the same silo gets them uncopied.</remarks>
     [Alias("Append")]
-    [return: Immutable]
     Task<PublishReceipt[]> AppendAsync(AppendRequest request);
 
     /// <summary>Reads up to <paramref name="maxMessages"/> messages (and about <paramref name="maxBytes"/>) starting at <paramref name="fromOffset"/>.</summary>

@@ -72,6 +72,10 @@ public sealed record RoutedBatchReceipt
     }
 
     /// <summary>Unpacks the receipts, one per message in the order they were routed.</summary>
+    /// <remarks>
+    /// The whole array is checked here; each receipt's deliveries are decoded from the packed bytes only when they are
+    /// first read (most publishers never look at them, and a 10-way fan-out would otherwise cost 10 objects per message).
+    /// </remarks>
     /// <exception cref="OrleansMQException"><see cref="ErrorCode.Internal"/> when the packed bytes are malformed.</exception>
     public RoutedReceipt[] Unpack()
     {
@@ -96,19 +100,37 @@ public sealed record RoutedBatchReceipt
             }
 
             var count = ReadVarint(span, ref position) is var n && n <= (ulong)(span.Length - position) ? (int)n : throw Malformed();
-            var deliveries = count == 0 ? [] : new TopicReceipt[count];
+            var first = position;
             for (var j = 0; j < count; j++)
             {
-                var topicAndFlag = ReadVarint(span, ref position);
-                var partition = ReadVarint(span, ref position) is var p && p <= int.MaxValue ? (int)p : throw Malformed();
-                var offset = ReadVarint(span, ref position) is var o && o <= long.MaxValue ? (long)o : throw Malformed();
-                deliveries[j] = new TopicReceipt(At(Topics, topicAndFlag >> 1), new PublishReceipt(partition, offset, (topicAndFlag & 1) != 0));
+                ReadDelivery(span, ref position);
             }
 
-            result[i] = new RoutedReceipt { Deliveries = deliveries, Alternate = alternate };
+            result[i] = new RoutedReceipt { Deliveries = count == 0 ? [] : new PackedDeliveries(this, first, count), Alternate = alternate };
         }
 
         return position == span.Length ? result : throw Malformed();
+    }
+
+    /// <summary>Decodes <paramref name="count"/> deliveries packed from <paramref name="position"/> (checked by <see cref="Unpack"/>).</summary>
+    internal TopicReceipt[] DecodeDeliveries(int position, int count)
+    {
+        var deliveries = new TopicReceipt[count];
+        var span = Packed.AsSpan();
+        for (var j = 0; j < count; j++)
+        {
+            deliveries[j] = ReadDelivery(span, ref position);
+        }
+
+        return deliveries;
+    }
+
+    private TopicReceipt ReadDelivery(ReadOnlySpan<byte> span, ref int position)
+    {
+        var topicAndFlag = ReadVarint(span, ref position);
+        var partition = ReadVarint(span, ref position) is var p && p <= int.MaxValue ? (int)p : throw Malformed();
+        var offset = ReadVarint(span, ref position) is var o && o <= long.MaxValue ? (long)o : throw Malformed();
+        return new TopicReceipt(At(Topics, topicAndFlag >> 1), new PublishReceipt(partition, offset, (topicAndFlag & 1) != 0));
     }
 
     private static void WriteByte(ArrayBufferWriter<byte> buffer, int value)
@@ -153,4 +175,33 @@ public sealed record RoutedBatchReceipt
     private static string At(IReadOnlyList<string> list, ulong index) => index < (ulong)list.Count ? list[(int)index] : throw Malformed();
 
     private static OrleansMQException Malformed() => new(ErrorCode.Internal, "A routed batch receipt is malformed.");
+}
+
+/// <summary>
+/// One message's deliveries, still packed in its <see cref="RoutedBatchReceipt"/>: decoded on first read, then kept.
+/// </summary>
+[GenerateSerializer, Alias("omq.packed-deliveries")]
+internal sealed class PackedDeliveries : IReadOnlyList<TopicReceipt>
+{
+    [Id(0)] private readonly RoutedBatchReceipt _batch;
+    [Id(1)] private readonly int _position;
+    [Id(2)] private readonly int _count;
+    [NonSerialized] private TopicReceipt[]? _decoded;
+
+    public PackedDeliveries(RoutedBatchReceipt batch, int position, int count)
+    {
+        _batch = batch;
+        _position = position;
+        _count = count;
+    }
+
+    public int Count => _count;
+
+    public TopicReceipt this[int index] => Decoded[index];
+
+    private TopicReceipt[] Decoded => _decoded ??= _batch.DecodeDeliveries(_position, _count);
+
+    public IEnumerator<TopicReceipt> GetEnumerator() => ((IEnumerable<TopicReceipt>)Decoded).GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -1,3 +1,6 @@
+using Orleans.Serialization;
+using OrleansMQ.Tests.Storage;
+
 namespace OrleansMQ.Tests.Unit;
 
 public sealed class RoutedBatchReceiptTests
@@ -37,5 +40,30 @@ public sealed class RoutedBatchReceiptTests
         Assert.Equal(ErrorCode.Internal, Assert.Throws<OrleansMQException>(() => truncated.Unpack()).Code);
         var extra = packed with { Packed = [.. packed.Packed, 0] };
         Assert.Equal(ErrorCode.Internal, Assert.Throws<OrleansMQException>(() => extra.Unpack()).Code);
+    }
+
+    [Fact]
+    public void A_bad_topic_index_is_caught_when_unpacking_not_when_the_deliveries_are_read()
+    {
+        // Deliveries are decoded lazily; the packed bytes are still checked as a whole up front.
+        var packed = RoutedBatchReceipt.Pack([new RoutedReceipt { Deliveries = [new TopicReceipt("q", new PublishReceipt(1, 300, false))] }]);
+        var badTopic = packed with { Topics = [] };
+
+        Assert.Equal(ErrorCode.Internal, Assert.Throws<OrleansMQException>(() => badTopic.Unpack()).Code);
+    }
+
+    [Fact]
+    public void Unpacked_receipts_serialize_and_copy_with_their_deliveries()
+    {
+        var deliveries = Enumerable.Range(0, 10).Select(q => new TopicReceipt($"q{q}", new PublishReceipt(q, 40 + q, Duplicate: q == 3))).ToArray();
+        var unpacked = RoutedBatchReceipt.Pack([new RoutedReceipt { Deliveries = deliveries, Alternate = true }]).Unpack()[0];
+        var serializer = GrainStates.Serializer;
+
+        var copy = serializer.Deserialize<RoutedReceipt>(serializer.SerializeToArray(unpacked))!;
+
+        Assert.Equal(deliveries, copy.Deliveries);
+        Assert.True(copy.Alternate);
+        Assert.Equal(deliveries, unpacked.Deliveries); // still readable after being serialized
+        Assert.Equal(deliveries[7], unpacked.Deliveries[7]);
     }
 }
