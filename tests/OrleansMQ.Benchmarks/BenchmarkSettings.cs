@@ -119,6 +119,9 @@ internal sealed record BenchmarkSettings
     /// <summary>The broker's <c>RoutingCacheTtl</c> (how long routers cache bindings, and how long a bind waits); null keeps its default (1 s).</summary>
     public TimeSpan? RoutingCacheTtl { get; init; }
 
+    /// <summary>The broker's <c>RetentionInterval</c> (how often partitions delete what retention allows); null keeps its default (1 min).</summary>
+    public TimeSpan? RetentionInterval { get; init; }
+
     /// <summary>
     /// <see cref="StorageOption.Azure"/>: the storage account to use (from <c>--azure-connection-string</c> or
     /// <c>OMQ_AZURE_CONNECTION_STRING</c>); null starts a private Azurite for the run.

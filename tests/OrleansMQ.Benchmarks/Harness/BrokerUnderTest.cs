@@ -102,6 +102,11 @@ internal sealed class BrokerUnderTest : IAsyncDisposable
                     {
                         o.RoutingCacheTtl = ttl;
                     }
+
+                    if (settings.RetentionInterval is { } retention)
+                    {
+                        o.RetentionInterval = retention;
+                    }
                 });
                 if (settings.Placement == PlacementOption.Random)
                 {
