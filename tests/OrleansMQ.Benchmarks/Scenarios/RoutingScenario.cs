@@ -17,7 +17,8 @@ namespace OrleansMQ.Benchmarks.Scenarios;
 /// <item><c>exchange-100</c>: <see cref="IExchangeProducer"/> through a topic exchange with 100 bindings, one matching,
 /// to a topic like the direct one; <c>exchange-100+3tx</c> the same with 3 transform steps (set header, rename header,
 /// CloudEvents wrap) on the matching binding;</item>
-/// <item><c>fanout-1</c> / <c>fanout-10</c>: a fanout exchange to 1 queue / 10 queues (1 partition each, the queue default).</item>
+/// <item><c>fanout-1</c> / <c>fanout-10</c>: a fanout exchange to 1 queue / 10 queues (1 partition each, the queue default);</item>
+/// <item><c>subs-10</c>: a fanout exchange to one topic (1 partition) with 10 subscriptions: the fan-out stored once.</item>
 /// </list>
 /// </summary>
 internal sealed class RoutingScenario
@@ -56,7 +57,7 @@ internal sealed class RoutingScenario
             .Print(Console.Out);
 
         Console.WriteLine();
-        Console.WriteLine("setting up topics, queues, exchanges and 211 bindings ...");
+        Console.WriteLine("setting up topics, queues, exchanges and 212 bindings ...");
         var setup = Stopwatch.StartNew();
         var cases = await SetUpAsync(broker.Client, cancellationToken);
         if (s.Cases.Count > 0)
@@ -134,27 +135,38 @@ internal sealed class RoutingScenario
             await admin.BindAsync("bench-fanout-10", new Binding { Destination = $"bench-q{q}" }, cancellationToken);
         }
 
+        // The Kafka / Pulsar shape of a 10-way fan-out: one topic (stored once) with 10 subscriptions.
+        string[] subscriptions = [.. Enumerable.Range(0, 10).Select(i => $"s{i}")];
+        await admin.CreateTopicAsync("bench-subs", new TopicSpec { Partitions = 1, Retention = new RetentionPolicy { UntilAcknowledged = true } }, cancellationToken);
+        foreach (var subscription in subscriptions)
+        {
+            await admin.CreateSubscriptionAsync("bench-subs", subscription, new SubscriptionSpec { Type = SubscriptionType.Shared }, cancellationToken);
+        }
+
+        await admin.CreateExchangeAsync("bench-fanout-subs", new ExchangeSpec { Type = ExchangeType.Fanout }, cancellationToken);
+        await admin.BindAsync("bench-fanout-subs", new Binding { Destination = "bench-subs" }, cancellationToken);
+
         // Nobody consumes the queues: move their cursors to the end before each round, or a queue's backlog reaches its
         // 1 GiB limit after a few rounds and publishes fail with BacklogFull. Then wait (up to 30 s) for retention to
         // delete the acknowledged segments, as it would behind live consumers: a 10-way fan-out writes ~1.5 GB a round,
         // and without deleting, every round writes into page-cache memory the VM has never touched, which made the
         // kernel's copy into the page cache 3-4× slower from the third round on (32 % of all samples in
         // copy_folio_from_iter_atomic) — a cost of this machine, not of routing.
-        async Task PurgeAsync(int first, int last)
+        async Task PurgeAsync(IReadOnlyList<(string Topic, string Subscription)> cursors)
         {
-            for (var q = first; q <= last; q++)
+            foreach (var (topic, subscription) in cursors)
             {
-                await admin.SeekAsync($"bench-q{q}", IOrleansMQAdmin.QueueSubscription, StartPosition.Latest, cancellationToken);
+                await admin.SeekAsync(topic, subscription, StartPosition.Latest, cancellationToken);
             }
 
             var deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
-            for (var q = first; q <= last; q++)
+            foreach (var topic in cursors.Select(c => c.Topic).Distinct())
             {
-                while ((await admin.GetPartitionsAsync($"bench-q{q}", cancellationToken)).Sum(p => p.SizeBytes) > FileLogOptionsSegmentBytes)
+                while ((await admin.GetPartitionsAsync(topic, cancellationToken)).Sum(p => p.SizeBytes) > FileLogOptionsSegmentBytes)
                 {
                     if (Stopwatch.GetTimestamp() > deadline)
                     {
-                        Console.WriteLine($"  (bench-q{q}: retention did not delete the purged segments within 30 s; measuring anyway)");
+                        Console.WriteLine($"  ({topic}: retention did not delete the purged segments within 30 s; measuring anyway)");
                         return;
                     }
 
@@ -162,6 +174,9 @@ internal sealed class RoutingScenario
                 }
             }
         }
+
+        static (string, string)[] Queues(int first, int last) =>
+            [.. Enumerable.Range(first, last - first + 1).Select(q => ($"bench-q{q}", IOrleansMQAdmin.QueueSubscription))];
 
         ProducerOptions Options() => new() { Linger = s.Linger, MaxBatchMessages = s.MaxBatchMessages };
         Publisher Direct(string topic)
@@ -181,8 +196,10 @@ internal sealed class RoutingScenario
             new Case("direct", "IProducer → topic (8 partitions)", 1, () => Direct("bench-direct")),
             new Case("exchange-100", "topic exchange, 100 bindings (1 matches) → topic (8 partitions)", 1, () => Exchange("bench-topic")),
             new Case("exchange-100+3tx", "as exchange-100, 3 transform steps on the matching binding", 1, () => Exchange("bench-topic-tx")),
-            new Case("fanout-1", "fanout exchange → 1 queue (1 partition)", 1, () => Exchange("bench-fanout-1"), () => PurgeAsync(0, 0)),
-            new Case("fanout-10", "fanout exchange → 10 queues (1 partition each)", 10, () => Exchange("bench-fanout-10"), () => PurgeAsync(1, 10)),
+            new Case("fanout-1", "fanout exchange → 1 queue (1 partition)", 1, () => Exchange("bench-fanout-1"), () => PurgeAsync(Queues(0, 0))),
+            new Case("fanout-10", "fanout exchange → 10 queues (1 partition each)", 10, () => Exchange("bench-fanout-10"), () => PurgeAsync(Queues(1, 10))),
+            new Case("subs-10", "fanout exchange → 1 topic (1 partition) with 10 subscriptions", 10, () => Exchange("bench-fanout-subs"),
+                () => PurgeAsync([.. subscriptions.Select(x => ("bench-subs", x))])),
         ];
     }
 
@@ -285,7 +302,7 @@ internal sealed class RoutingScenario
         Console.WriteLine();
         Console.WriteLine($"### routing: results ({BrokerUnderTest.DescribeStorage(s)}, {s.Producers} producers × {s.Window} in flight, {s.MessageSize} B, medians of {s.Rounds} rounds)");
         Console.WriteLine();
-        Console.WriteLine("| case | what | acked msgs/s | delivered copies/s | CPU µs per msg | CPU µs per delivered copy | foreign load |");
+        Console.WriteLine("| case | what | acked msgs/s | copies/s (stored, or readable by a subscription) | CPU µs per msg | CPU µs per copy | foreign load |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var c in cases)
         {
@@ -304,6 +321,7 @@ internal sealed class RoutingScenario
         Ratio("exchange-100+3tx vs exchange-100", "exchange-100+3tx", "exchange-100", "–");
         Ratio("fanout-10 vs fanout-1", "fanout-10", "fanout-1", "≤ 2.00");
         Ratio("fanout-1 vs direct", "fanout-1", "direct", "–");
+        Ratio("subs-10 vs fanout-1 (10 subscriptions on one log)", "subs-10", "fanout-1", "–");
 
         void Ratio(string label, string a, string b, string target)
         {
