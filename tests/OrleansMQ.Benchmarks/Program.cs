@@ -10,6 +10,7 @@ using OrleansMQ.Benchmarks.Scenarios;
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- routing [--rounds 3 --duration 5 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- backlog-memory [--messages 1000000 --consume-rate 200 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- micro [BenchmarkDotNet arguments, e.g. --filter *Codec*]
+//   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- state-checkpoint [--grains 1000 --repetitions 5 ...]
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- gateway   (.NET client vs HTTP REST vs STOMP/TCP against one silo-host process)
 //   dotnet run -c Release --project tests/OrleansMQ.Benchmarks -- peers --mode quick   (scripts/bench-peers.sh installs and starts the peer servers)
 const string AzureConnectionStringVariable = "OMQ_AZURE_CONNECTION_STRING";
@@ -147,6 +148,19 @@ backlogMemory.SetAction((r, ct) => BacklogMemoryScenario.RunAsync(
         TimeSpan.FromSeconds(r.GetValue(delay)), r.GetValue(maxScheduled)),
     ct));
 
+var stateGrains = new Option<int>("--grains") { Description = "state-checkpoint: grain states written each round.", DefaultValueFactory = _ => 1000 };
+var stateRounds = new Option<int>("--rounds") { Description = "state-checkpoint: rounds (every grain state written once each).", DefaultValueFactory = _ => 12 };
+var stateRepetitions = new Option<int>("--repetitions") { Description = "state-checkpoint: runs, each on a fresh directory.", DefaultValueFactory = _ => 5 };
+var stateJournalKiB = new Option<int>("--journal-kib") { Description = "state-checkpoint: the journal's size in KiB (the silo's default is 16384).", DefaultValueFactory = _ => 1024 };
+var stateMinThreads = new Option<int>("--min-threads") { Description = "state-checkpoint: the thread pool's minimum worker threads; 0 = the runtime's default.", DefaultValueFactory = _ => 0 };
+var stateRate = new Option<int>("--rate") { Description = "state-checkpoint: writes per second (paced); 0 = as fast as they complete.", DefaultValueFactory = _ => 0 };
+var stateCheckpoint = new Command("state-checkpoint", "Grain-state write latency while the grain-state journal checkpoints (file grain storage, no silo).")
+{
+    stateGrains, stateRounds, stateRepetitions, stateJournalKiB, stateMinThreads, stateRate,
+};
+stateCheckpoint.SetAction((r, ct) => StateCheckpointScenario.RunAsync(
+    new StateCheckpointScenario.Settings(r.GetValue(stateGrains), r.GetValue(stateRounds), r.GetValue(stateRepetitions), r.GetValue(stateJournalKiB) * 1024L, r.GetValue(stateMinThreads), r.GetValue(stateRate)), ct));
+
 var mode = new Option<OrleansMQ.Benchmarks.Peers.RunMode>("--mode") { Description = "peers: full (workload files as written), quick (a few seconds each, < 5 min) or smoke (~2 s each, CI).", DefaultValueFactory = _ => OrleansMQ.Benchmarks.Peers.RunMode.Quick };
 var workloads = new Option<string[]>("--workloads") { Description = "peers: workload name prefixes (W1, W2-max-throughput-100B, ...); default: the mode's set.", AllowMultipleArgumentsPerToken = true };
 var servers = new Option<string[]>("--servers") { Description = "peers: servers to run (orleansmq, rabbitmq, redis, nats); default: all.", AllowMultipleArgumentsPerToken = true };
@@ -182,5 +196,5 @@ gateway.SetAction((r, ct) => OrleansMQ.Benchmarks.Gateway.GatewayBenchmark.RunAs
     Rate = r.GetValue(gatewayRate),
 }, ct));
 
-var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback; peers: the same workloads against RabbitMQ, Redis and NATS.") { publish, latency, routing, micro, backlogMemory, peers, gateway };
+var root = new RootCommand("OrleansMQ load harness: in-process silos and an Orleans client over loopback; peers: the same workloads against RabbitMQ, Redis and NATS.") { publish, latency, routing, micro, backlogMemory, stateCheckpoint, peers, gateway };
 return await root.Parse(args).InvokeAsync();

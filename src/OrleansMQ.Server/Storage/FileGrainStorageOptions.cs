@@ -22,14 +22,14 @@ public sealed class FileGrainStorageOptions
     public FsyncPolicy FsyncPolicy { get; set; } = FsyncPolicy.Always;
 
     /// <summary>
-    /// Group-commit changes through a write-ahead journal (<c>state.wal</c> under the root): one fdatasync for all the
-    /// changes queued meanwhile instead of two fsyncs and a rename each; the state files are replaced when the journal is
-    /// full and at dispose. Only with <see cref="FsyncPolicy.Always"/>. Default false (the silo turns it on with
+    /// Group-commit changes through a write-ahead journal (<c>state.wal</c> and <c>state.2.wal</c> under the root, taking
+    /// turns): one fdatasync for all the changes queued meanwhile instead of two fsyncs and a rename each; the state files
+    /// are replaced in the background when a journal file is full, and at dispose. Only with <see cref="FsyncPolicy.Always"/>. Default false (the silo turns it on with
     /// <c>OrleansMQ:StateJournal</c>).
     /// </summary>
     public bool Journal { get; set; }
 
-    /// <summary>The journal's size (<see cref="Journal"/>). Default 16 MiB; 64 KiB to 1 GiB.</summary>
+    /// <summary>The size of each of the journal's two files (<see cref="Journal"/>). Default 16 MiB; 64 KiB to 1 GiB.</summary>
     public long JournalBytes { get; set; } = 16L << 20;
 
     /// <summary>Dedicated threads doing the blocking writes and fsyncs (never thread-pool threads). Default 2; 1 to 64.</summary>

@@ -6,50 +6,69 @@ namespace OrleansMQ.Server.Storage;
 
 /// <summary>
 /// The write-ahead journal of <see cref="FileGrainStorage"/> (<see cref="FileGrainStorageOptions.Journal"/>): state
-/// changes are group-committed, one <c>fdatasync</c> of this file for every change queued meanwhile, instead of a
+/// changes are group-committed, one <c>fdatasync</c> of the journal for every change queued meanwhile, instead of a
 /// temporary file, its fsync, a rename and a directory fsync per change. The changed state files themselves are written
 /// (durably, by the storage's own replace) only at a checkpoint: when the journal is full, and at dispose. Until then the
 /// latest content of every changed file is kept in memory and reads are answered from it. After a crash,
 /// <see cref="Open"/> applies the last journaled content of every file before anything reads it.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Two journal files take turns (<see cref="FileName"/> and <see cref="SecondFileName"/>, each of the configured
+/// capacity). When the active one is full, commits go on in the other while a background thread writes the full one's
+/// files (a checkpoint of 1,000 changed files takes most of a second: one fsync'd replace each) and then empties it.
+/// Commits wait only when the second file fills up before that checkpoint is done.
+/// </para>
+/// <para>
 /// Format: <see cref="JournalFile"/>, header magic "OMQT"; an entry's payload is the state file's path relative to the
-/// root (u16 length + UTF-8), a kind byte (0: the new content follows, 1: the file is deleted) and the content.
+/// root (u16 length + UTF-8), a kind byte (0: the new content follows, 1: the file is deleted) and the content. Every
+/// switch gives the file taking over a generation above every one used before, so after a crash the file with the
+/// lower generation holds the older changes and is applied first.
 /// Changes are decided and journaled on one dedicated thread, in the order they were queued, each against the latest
 /// content (journaled or on disk) of its file.
+/// </para>
 /// </remarks>
 internal sealed class StateJournal : IDisposable
 {
-    /// <summary>The journal's file name, directly under the state root.</summary>
+    /// <summary>The first journal file's name, directly under the state root.</summary>
     public const string FileName = "state.wal";
+
+    /// <summary>The second journal file's name, directly under the state root.</summary>
+    public const string SecondFileName = "state.2.wal";
 
     private const uint HeaderMagic = 0x54514D4F; // "OMQT"
     private const byte KindWrite = 0;
     private const byte KindDelete = 1;
 
     private readonly string _root;
-    private readonly SafeFileHandle _handle;
+    private readonly SafeFileHandle[] _handles;
     private readonly long _capacity;
     private readonly Action<string, byte[]?> _applyDurably;
     private readonly object _gate = new();
-    // Full path → content journaled since the last checkpoint (null: deleted). Written by the committer, read by readers.
-    private readonly Dictionary<string, byte[]?> _latest = new(StringComparer.Ordinal);
+    // Full path → content journaled in the active file (null: deleted). Written by the committer, read by readers.
+    private Dictionary<string, byte[]?> _latest = new(StringComparer.Ordinal);
+    // The same for the other file while its checkpoint runs (null when none does). Under _gate.
+    private Dictionary<string, byte[]?>? _flushing;
+    private Task _checkpoint = Task.CompletedTask;
     private readonly Thread _thread;
     private List<Change> _queue = [];
     private bool _stopping;
     private byte[] _buffer = new byte[64 * 1024];
+    private int _active;
     private ulong _generation;
+    private ulong _lastGeneration;
     private long _position = JournalFile.HeaderBytes;
-    private bool _needsCheckpoint;
+    private bool _needsSwitch;
     private long _commits;
     private long _checkpoints;
 
-    private StateJournal(string root, SafeFileHandle handle, long capacity, ulong generation, Action<string, byte[]?> applyDurably)
+    private StateJournal(string root, SafeFileHandle first, ulong firstGeneration, SafeFileHandle second, ulong secondGeneration, long capacity, Action<string, byte[]?> applyDurably)
     {
         _root = root;
-        _handle = handle;
+        _handles = [first, second];
+        _generation = firstGeneration;
+        _lastGeneration = Math.Max(firstGeneration, secondGeneration);
         _capacity = capacity;
-        _generation = generation;
         _applyDurably = applyDurably;
         _thread = new Thread(Run) { IsBackground = true, Name = "OrleansMQ grain state journal" };
         _thread.Start();
@@ -58,37 +77,103 @@ internal sealed class StateJournal : IDisposable
     /// <summary>Journal writes (each one fdatasync) so far, for tests and metrics.</summary>
     public long Commits => Interlocked.Read(ref _commits);
 
-    /// <summary>Checkpoints so far, for tests.</summary>
+    /// <summary>Checkpoints completed so far (a journal file's changes written and the file emptied), for tests.</summary>
     public long Checkpoints => Interlocked.Read(ref _checkpoints);
 
     /// <summary>
-    /// Applies the journal under <paramref name="root"/> if there is one (whatever <paramref name="keep"/> says), then
-    /// returns it emptied and ready (<paramref name="keep"/>), or deletes it and returns null.
+    /// Applies the journal files under <paramref name="root"/> if there are any (whatever <paramref name="keep"/> says),
+    /// then returns the journal emptied and ready (<paramref name="keep"/>), or deletes its files and returns null.
     /// </summary>
     /// <param name="root">The state root directory.</param>
-    /// <param name="capacity">The journal's size; a checkpoint empties it when the next commit would not fit.</param>
+    /// <param name="capacity">The size of each of the two files; the active one switches when the next commit would not fit.</param>
     /// <param name="keep">Whether to journal from now on.</param>
     /// <param name="applyDurably">Writes a state file durably (null content: deletes it durably).</param>
     /// <exception cref="IOException">The journal or a state file cannot be read or written.</exception>
     public static StateJournal? Open(string root, long capacity, bool keep, Action<string, byte[]?> applyDurably)
     {
-        var opened = JournalFile.Open(root, FileName, HeaderMagic, keep, Name, (handle, path) =>
+        var secondPath = Path.Combine(root, SecondFileName);
+        var replayed = false;
+        var first = JournalFile.Open(root, FileName, HeaderMagic, keep, Name, (handle, path) =>
         {
-            // Only the last change of each file matters.
-            var replayed = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
-            var generation = JournalFile.Scan(handle, HeaderMagic, path, payload =>
+            // Both files are applied before either is emptied, the older generation first so the newer content wins.
+            replayed = true;
+            var generation = Read(root, handle, path, out var changes);
+            var generations = new List<(ulong Generation, Dictionary<string, byte[]?> Changes)>();
+            if (generation is { } g)
             {
-                var (file, content) = Parse(root, path, payload);
-                replayed[file] = content;
-            }, out _);
-            foreach (var (file, content) in replayed)
+                generations.Add((g, changes));
+            }
+
+            SafeFileHandle? second = null;
+            try
             {
-                applyDurably(file, content);
+                if (File.Exists(secondPath))
+                {
+                    second = File.OpenHandle(secondPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                    if (Read(root, second, secondPath, out var secondChanges) is { } g2)
+                    {
+                        generations.Add((g2, secondChanges));
+                    }
+                }
+
+                foreach (var (_, applied) in generations.OrderBy(x => x.Generation))
+                {
+                    foreach (var (file, content) in applied)
+                    {
+                        applyDurably(file, content);
+                    }
+                }
+
+                // Emptied here (not only when it is opened below), so a crash in between cannot apply it again later.
+                if (second is not null && generations.Count > 0)
+                {
+                    JournalFile.WriteHeader(second, HeaderMagic, generations.Max(x => x.Generation) + 1, Name);
+                }
+            }
+            finally
+            {
+                second?.Dispose();
             }
 
             return generation;
         });
-        return opened is { } o ? new StateJournal(root, o.Handle, capacity, o.Generation, applyDurably) : null;
+
+        // Without the first file nothing above ran: the second (if any) is applied on its own.
+        var secondOpened = JournalFile.Open(root, SecondFileName, HeaderMagic, keep, Name, (handle, path) =>
+        {
+            var generation = Read(root, handle, path, out var changes);
+            if (!replayed)
+            {
+                foreach (var (file, content) in changes)
+                {
+                    applyDurably(file, content);
+                }
+            }
+
+            return generation;
+        });
+
+        if (first is not { } f || secondOpened is not { } s)
+        {
+            first?.Handle.Dispose();
+            secondOpened?.Handle.Dispose();
+            return null;
+        }
+
+        return new StateJournal(root, f.Handle, f.Generation, s.Handle, s.Generation, capacity, applyDurably);
+    }
+
+    // The last journaled content of every file in a journal file (the file's generation; null: never valid).
+    private static ulong? Read(string root, SafeFileHandle handle, string path, out Dictionary<string, byte[]?> changes)
+    {
+        var latest = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
+        var generation = JournalFile.Scan(handle, HeaderMagic, path, payload =>
+        {
+            var (file, content) = Parse(root, path, payload);
+            latest[file] = content;
+        }, out _);
+        changes = latest;
+        return generation;
     }
 
     private const string Name = "the grain state journal";
@@ -98,7 +183,8 @@ internal sealed class StateJournal : IDisposable
     {
         lock (_gate)
         {
-            return _latest.TryGetValue(path, out content);
+            content = null;
+            return _latest.TryGetValue(path, out content) || (_flushing?.TryGetValue(path, out content) ?? false);
         }
     }
 
@@ -144,14 +230,25 @@ internal sealed class StateJournal : IDisposable
         _thread.Join();
         try
         {
-            Checkpoint();
+            FinishCheckpoint();
+            Checkpoint(_latest);
+            JournalFile.WriteHeader(_handles[_active], HeaderMagic, ++_lastGeneration, Name);
+            lock (_gate)
+            {
+                _latest = new(StringComparer.Ordinal);
+            }
+
+            Interlocked.Increment(ref _checkpoints);
         }
         catch (IOException)
         {
             // The journal still holds every change: the next start applies them.
         }
 
-        _handle.Dispose();
+        foreach (var handle in _handles)
+        {
+            handle.Dispose();
+        }
     }
 
     private void Run()
@@ -213,12 +310,12 @@ internal sealed class StateJournal : IDisposable
             }
 
             // (After a checkpoint, which the next write makes first when one is due, entries start at the header's end.)
-            if ((_needsCheckpoint ? JournalFile.HeaderBytes : _position) + length + entry > _capacity)
+            if ((_needsSwitch ? JournalFile.HeaderBytes : _position) + length + entry > _capacity)
             {
                 Write(accepted, length);
                 accepted.Clear();
                 length = 0;
-                _needsCheckpoint = true;
+                _needsSwitch = true;
             }
 
             overlay[change.Path] = content;
@@ -238,9 +335,9 @@ internal sealed class StateJournal : IDisposable
 
         try
         {
-            if (_needsCheckpoint)
+            if (_needsSwitch)
             {
-                Checkpoint();
+                Switch();
             }
 
             if (_buffer.Length < length)
@@ -256,13 +353,13 @@ internal sealed class StateJournal : IDisposable
 
             try
             {
-                RandomAccess.Write(_handle, _buffer.AsSpan(0, at), _position);
-                JournalFile.DataSync(_handle, Name);
+                RandomAccess.Write(_handles[_active], _buffer.AsSpan(0, at), _position);
+                JournalFile.DataSync(_handles[_active], Name);
             }
             catch
             {
-                // Part of it may be in the file: start a new generation before writing again.
-                _needsCheckpoint = true;
+                // Part of it may be in the file: go on in the other file (a new generation) before writing again.
+                _needsSwitch = true;
                 throw;
             }
 
@@ -293,40 +390,97 @@ internal sealed class StateJournal : IDisposable
         }
     }
 
-    // Every file changed since the last checkpoint is written durably; then a new generation empties the journal.
-    private void Checkpoint()
+    // The active file is full (or a write to it failed): commits go on in the other file, under a new generation, while
+    // a background thread writes the full file's changes durably and then empties it. Waits only for the previous
+    // checkpoint, when it is still running (and redoes it here if it failed: throws when it fails again).
+    private void Switch()
+    {
+        FinishCheckpoint();
+        var full = _active;
+        var next = 1 - full;
+        var generation = ++_lastGeneration;
+        JournalFile.WriteHeader(_handles[next], HeaderMagic, generation, Name);
+        var emptied = ++_lastGeneration; // the full file's header once its changes are in their files
+        Dictionary<string, byte[]?> changes;
+        lock (_gate)
+        {
+            changes = _latest;
+            _flushing = changes;
+            _latest = new(StringComparer.Ordinal);
+        }
+
+        _active = next;
+        _generation = generation;
+        _position = JournalFile.HeaderBytes;
+        _needsSwitch = false;
+        _checkpoint = Task.Factory.StartNew(() =>
+        {
+            Checkpoint(changes);
+            JournalFile.WriteHeader(_handles[full], HeaderMagic, emptied, Name);
+            lock (_gate)
+            {
+                _flushing = null;
+            }
+
+            Interlocked.Increment(ref _checkpoints);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    // Waits for the background checkpoint; when it failed, writes its changes here (the file that holds them is emptied
+    // only after they are all written, so until then a restart would apply them).
+    private void FinishCheckpoint()
+    {
+        try
+        {
+            _checkpoint.GetAwaiter().GetResult();
+            return;
+        }
+        catch (Exception)
+        {
+            // Retried below, on this thread: a failure then fails the commits that wait for it (and the next try again).
+        }
+
+        Dictionary<string, byte[]?>? changes;
+        lock (_gate)
+        {
+            changes = _flushing;
+        }
+
+        if (changes is not null)
+        {
+            Checkpoint(changes);
+            JournalFile.WriteHeader(_handles[1 - _active], HeaderMagic, ++_lastGeneration, Name);
+            lock (_gate)
+            {
+                _flushing = null;
+            }
+
+            Interlocked.Increment(ref _checkpoints);
+        }
+
+        _checkpoint = Task.CompletedTask;
+    }
+
+    // Writes every file of a generation's changes durably.
+    private void Checkpoint(Dictionary<string, byte[]?> changes)
     {
         KeyValuePair<string, byte[]?>[] files;
         lock (_gate)
         {
-            files = [.. _latest];
+            files = [.. changes];
         }
 
         foreach (var (file, content) in files)
         {
             _applyDurably(file, content);
         }
-
-        JournalFile.WriteHeader(_handle, HeaderMagic, _generation + 1, Name);
-        _generation++;
-        _position = JournalFile.HeaderBytes;
-        _needsCheckpoint = false;
-        lock (_gate)
-        {
-            _latest.Clear();
-        }
-
-        Interlocked.Increment(ref _checkpoints);
     }
 
     private byte[]? Current(string path)
     {
-        lock (_gate)
+        if (TryGetLatest(path, out var latest))
         {
-            if (_latest.TryGetValue(path, out var latest))
-            {
-                return latest;
-            }
+            return latest;
         }
 
         try
