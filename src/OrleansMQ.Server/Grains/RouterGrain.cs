@@ -424,10 +424,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
                 },
             };
             var receipts = await PartitionGrain(topic, batch.Partition).AppendAsync(request);
-            lock (appended)
-            {
-                appended.Add((topic, batchItems, receipts));
-            }
+            appended.Add((topic, batchItems, receipts)); // continuations run one at a time on the activation's scheduler
         }));
     }
 

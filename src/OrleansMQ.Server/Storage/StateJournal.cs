@@ -183,7 +183,6 @@ internal sealed class StateJournal : IDisposable
     {
         lock (_gate)
         {
-            content = null;
             return _latest.TryGetValue(path, out content) || (_flushing?.TryGetValue(path, out content) ?? false);
         }
     }
