@@ -350,12 +350,14 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
             }
         }
 
+        // Sizes measured once (UTF-8 byte counts of every string): the total, then each message's slice.
+        var sizes = new long[stamped.Length];
         long total = 0;
         for (var i = 0; i < stamped.Length; i++)
         {
-            if (copies[i] > 1)
+            if (copies[i] > 1 && stamped[i] is { } m)
             {
-                total += TailSize(stamped[i]!);
+                total += sizes[i] = LogRecordCodec.GetTailSize(m.Key, m.MessageId, m.ContentType, producerId: null, m.Headers, m.Body.Length);
             }
         }
 
@@ -369,9 +371,9 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         var position = 0;
         for (var i = 0; i < stamped.Length; i++)
         {
-            if (copies[i] > 1 && stamped[i] is { } m)
+            if (sizes[i] > 0 && stamped[i] is { } m)
             {
-                var size = (int)TailSize(m);
+                var size = (int)sizes[i];
                 LogRecordCodec.EncodeTail(m.Key, m.MessageId, m.ContentType, producerId: null, m.Headers, m.Body.Span, size, buffer.AsSpan(position));
                 tails[i] = buffer.AsMemory(position, size);
                 position += size;
@@ -379,8 +381,6 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         }
 
         return tails;
-
-        static long TailSize(Message m) => LogRecordCodec.GetTailSize(m.Key, m.MessageId, m.ContentType, producerId: null, m.Headers, m.Body.Length);
     }
 
     private async Task AppendToTopicAsync(

@@ -230,8 +230,7 @@ internal sealed class StateJournal : IDisposable
         try
         {
             FinishCheckpoint();
-            Checkpoint(_latest);
-            JournalFile.WriteHeader(_handles[_active], HeaderMagic, ++_lastGeneration, Name);
+            Checkpoint(_latest, _active, ++_lastGeneration);
             lock (_gate)
             {
                 _latest = new(StringComparer.Ordinal);
@@ -414,8 +413,7 @@ internal sealed class StateJournal : IDisposable
         _needsSwitch = false;
         _checkpoint = Task.Factory.StartNew(() =>
         {
-            Checkpoint(changes);
-            JournalFile.WriteHeader(_handles[full], HeaderMagic, emptied, Name);
+            Checkpoint(changes, full, emptied);
             lock (_gate)
             {
                 _flushing = null;
@@ -447,8 +445,7 @@ internal sealed class StateJournal : IDisposable
 
         if (changes is not null)
         {
-            Checkpoint(changes);
-            JournalFile.WriteHeader(_handles[1 - _active], HeaderMagic, ++_lastGeneration, Name);
+            Checkpoint(changes, 1 - _active, ++_lastGeneration);
             lock (_gate)
             {
                 _flushing = null;
@@ -460,8 +457,9 @@ internal sealed class StateJournal : IDisposable
         _checkpoint = Task.CompletedTask;
     }
 
-    // Writes every file of a generation's changes durably.
-    private void Checkpoint(Dictionary<string, byte[]?> changes)
+    // Writes every file of a generation's changes durably, then empties the journal file that held them (a header with
+    // a generation none of its entries has).
+    private void Checkpoint(Dictionary<string, byte[]?> changes, int file, ulong emptiedGeneration)
     {
         KeyValuePair<string, byte[]?>[] files;
         lock (_gate)
@@ -469,10 +467,12 @@ internal sealed class StateJournal : IDisposable
             files = [.. changes];
         }
 
-        foreach (var (file, content) in files)
+        foreach (var (path, content) in files)
         {
-            _applyDurably(file, content);
+            _applyDurably(path, content);
         }
+
+        JournalFile.WriteHeader(_handles[file], HeaderMagic, emptiedGeneration, Name);
     }
 
     private byte[]? Current(string path)
