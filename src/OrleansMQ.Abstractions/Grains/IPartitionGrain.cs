@@ -64,10 +64,30 @@ internal sealed class AppendHints
     public int ValidatedMaxBytes { get; init; }
 
     /// <summary>
-    /// Per message (in order; entries may be empty) its log encoding from key to body, with no producer id, shared by
-    /// every destination of a fan-out so each copy does not encode it again.
+    /// Per message (in order; entries may be null) the fan-out's shared message: its log encoding from key to body, with
+    /// no producer id, shared by every destination of a fan-out so each copy does not encode (or store) it again.
     /// </summary>
-    public ReadOnlyMemory<byte>[]? EncodedTails { get; init; }
+    public SharedTail?[]? SharedTails { get; init; }
+}
+
+/// <summary>
+/// A message a router sends unchanged to more than one destination, encoded once (key to body) for every copy's log
+/// record. The first file log to append a copy stores it in its fan-out store and notes where, so the other copies are
+/// written as references (in process only).
+/// </summary>
+internal sealed class SharedTail(ReadOnlyMemory<byte> bytes)
+{
+    /// <summary>The encoded key-to-body part.</summary>
+    public ReadOnlyMemory<byte> Bytes { get; } = bytes;
+
+    /// <summary>Where a file log's fan-out store holds it (-1: not yet); guarded by the store.</summary>
+    public long StoreOffset { get; set; } = -1;
+
+    /// <summary>The store that holds it (null: none yet); guarded by the store.</summary>
+    public object? Store { get; set; }
+
+    /// <summary>CRC-32C of <see cref="Bytes"/>, once computed by a store.</summary>
+    public uint Crc { get; set; }
 }
 
 /// <summary>A range of messages read from a partition.</summary>

@@ -90,7 +90,7 @@ internal sealed partial class PartitionGrain(
             }
         }
 
-        var encodedTails = request.ProducerId is null && hints?.EncodedTails is { } tails && tails.Length == messages.Count ? tails : null;
+        var sharedTails = request.ProducerId is null && hints?.SharedTails is { } tails && tails.Length == messages.Count ? tails : null;
 
         var receipts = new PublishReceipt[messages.Count];
         var records = new List<LogRecord>(messages.Count);
@@ -173,7 +173,8 @@ internal sealed partial class PartitionGrain(
                 Body = m.Body,
                 ProducerId = request.ProducerId,
                 Sequence = request.FirstSequence + i,
-                EncodedTail = encodedTails is null ? default : encodedTails[i],
+                EncodedTail = sharedTails?[i]?.Bytes ?? default,
+                Shared = sharedTails?[i],
             });
             window?.Record(request.FirstSequence + i, offset);
             if (m.MessageId is { } messageId)

@@ -336,7 +336,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
     /// copies), so the partitions of the copies write these bytes instead of encoding the message each. Indexed like
     /// the batch; empty where a message has at most one such copy.
     /// </summary>
-    private static ReadOnlyMemory<byte>[]? EncodeSharedCopies(IEnumerable<List<(int Index, Message Message)>> destinations, Message?[] stamped)
+    private static SharedTail?[]? EncodeSharedCopies(IEnumerable<List<(int Index, Message Message)>> destinations, Message?[] stamped)
     {
         var copies = new int[stamped.Length];
         foreach (var items in destinations)
@@ -367,7 +367,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         }
 
         var buffer = new byte[total];
-        var tails = new ReadOnlyMemory<byte>[stamped.Length];
+        var tails = new SharedTail?[stamped.Length];
         var position = 0;
         for (var i = 0; i < stamped.Length; i++)
         {
@@ -375,7 +375,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
             {
                 var size = (int)sizes[i];
                 LogRecordCodec.EncodeTail(m.Key, m.MessageId, m.ContentType, producerId: null, m.Headers, m.Body.Span, size, buffer.AsSpan(position));
-                tails[i] = buffer.AsMemory(position, size);
+                tails[i] = new SharedTail(buffer.AsMemory(position, size));
                 position += size;
             }
         }
@@ -387,7 +387,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         TopicInfo info,
         List<(int Index, Message Message)> items,
         Message?[] stamped,
-        ReadOnlyMemory<byte>[]? tails,
+        SharedTail?[]? tails,
         List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)> appended)
     {
         var topic = info.Name;
@@ -402,7 +402,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         {
             var batchItems = batch.Items;
             var batchMessages = new Message[batchItems.Count];
-            var batchTails = tails is null ? null : new ReadOnlyMemory<byte>[batchItems.Count];
+            var batchTails = tails is null ? null : new SharedTail?[batchItems.Count];
             for (var j = 0; j < batchItems.Count; j++)
             {
                 var (index, message) = batchItems[j];
@@ -420,7 +420,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
                 {
                     // RouteCoreAsync validated every message of this list against this topic's limit.
                     ValidatedMaxBytes = info.Spec.MaxMessageBytes,
-                    EncodedTails = batchTails,
+                    SharedTails = batchTails,
                 },
             };
             var receipts = await PartitionGrain(topic, batch.Partition).AppendAsync(request);

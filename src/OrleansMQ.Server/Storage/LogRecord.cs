@@ -32,8 +32,28 @@ public sealed class LogRecord
 
     /// <summary>
     /// The record's key, message id, content type, producer id, headers and body already encoded (by
-    /// <see cref="LogRecordCodec.EncodeTail"/>, from exactly the values of this record), or empty. A fan-out encodes its
-    /// shared message once and every copy's record reuses the bytes instead of encoding them again.
+    /// <see cref="LogRecordCodec.EncodeTail"/>, from exactly the values of this record), or empty: the bytes of
+    /// <see cref="Shared"/>. A fan-out encodes its shared message once and every copy's record reuses the bytes instead
+    /// of encoding them again.
     /// </summary>
-    internal ReadOnlyMemory<byte> EncodedTail { get; init; }
+    internal ReadOnlyMemory<byte> EncodedTail
+    {
+        get => Shared?.Bytes ?? default;
+        init => Shared = value.IsEmpty ? null : new OrleansMQ.Grains.SharedTail(value);
+    }
+
+    /// <summary>
+    /// The fan-out's shared message this record is a copy of, when the router sent it unchanged to more than one
+    /// destination: the file log may then store it once (<see cref="FanOutStore"/>) and write a reference record.
+    /// </summary>
+    internal OrleansMQ.Grains.SharedTail? Shared { get; init; }
+
+    /// <summary>
+    /// Set by the file log when this record is written as a reference: the fan-out store record holding
+    /// <see cref="Shared"/> (-1: written in full).
+    /// </summary>
+    internal long StoreOffset { get; set; } = -1;
 }
+
+/// <summary>Where a reference record's key-to-body part is: a record of the fan-out store, its length and CRC-32C.</summary>
+internal readonly record struct StoreReference(long StoreOffset, int TailLength, uint TailCrc);

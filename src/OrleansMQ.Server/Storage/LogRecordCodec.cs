@@ -20,6 +20,12 @@ namespace OrleansMQ.Server.Storage;
 ///          str key, str messageId, str contentType, str producerId
 ///          var headerCount then headerCount × (str name, str value)
 ///          ... body        the rest of the payload
+/// reference payload (format 2, file log only: a copy of a fan-out whose key-to-body part is stored once, see FanOutStore)
+///          u8  format      2
+///          i64 offset, i64 timestamp, i16 utcOffset, i64 sequence   as above
+///          i64 storeOffset the fan-out store record holding the key-to-body part
+///          u32 tailLength  its length in bytes
+///          u32 tailCrc     CRC-32C of those bytes
 /// str      var (UTF-8 byte count + 1), then the bytes; 0 encodes null
 /// var      unsigned LEB128 (7 bits per byte, low groups first), at most 5 bytes
 /// </code>
@@ -42,6 +48,15 @@ internal static class LogRecordCodec
     /// <summary>The payload format version written by this code.</summary>
     public const byte FormatVersion = 1;
 
+    /// <summary>The payload format of a reference record (a fan-out copy whose key-to-body part is in the fan-out store).</summary>
+    public const byte ReferenceFormat = 2;
+
+    /// <summary>The payload size of a reference record.</summary>
+    public const int ReferencePayloadSize = FixedPayloadSize + 8 + 4 + 4;
+
+    /// <summary>The frame size of a reference record.</summary>
+    public const int ReferenceFrameSize = FrameHeaderSize + ReferencePayloadSize;
+
     private const int OffsetField = 1;
 
     // Strings of at most this many UTF-16 units encode to at most 3 × 42 = 126 bytes: a one-byte length prefix.
@@ -55,6 +70,11 @@ internal static class LogRecordCodec
     public static int GetFrameSize(LogRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
+        if (record.StoreOffset >= 0)
+        {
+            return ReferenceFrameSize;
+        }
+
         long size = FrameHeaderSize + FixedPayloadSize + (record.EncodedTail.IsEmpty
             ? GetTailSize(record.Key, record.MessageId, record.ContentType, record.ProducerId, record.Headers, record.Body.Length)
             : record.EncodedTail.Length);
@@ -134,7 +154,19 @@ internal static class LogRecordCodec
         BinaryPrimitives.WriteInt16LittleEndian(payload[17..], (short)record.Timestamp.TotalOffsetMinutes);
         BinaryPrimitives.WriteInt64LittleEndian(payload[19..], record.Sequence);
         var tail = payload[FixedPayloadSize..];
-        if (!record.EncodedTail.IsEmpty)
+        if (record.StoreOffset >= 0)
+        {
+            if (frameSize != ReferenceFrameSize || record.Shared is not { } shared)
+            {
+                throw new InvalidOperationException("A log record changed while it was being appended.");
+            }
+
+            payload[0] = ReferenceFormat;
+            BinaryPrimitives.WriteInt64LittleEndian(tail, record.StoreOffset);
+            BinaryPrimitives.WriteInt32LittleEndian(tail[8..], shared.Bytes.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(tail[12..], shared.Crc);
+        }
+        else if (!record.EncodedTail.IsEmpty)
         {
             if (record.EncodedTail.Length != tail.Length)
             {
@@ -169,7 +201,25 @@ internal static class LogRecordCodec
 
     /// <summary>True when the payload's CRC matches and its format is known (so its fixed fields can be read).</summary>
     public static bool IsValidPayload(ReadOnlySpan<byte> payload, uint crc) =>
-        payload.Length >= MinPayloadSize && payload[0] == FormatVersion && Crc32C.Compute(payload) == crc;
+        payload.Length >= MinPayloadSize
+        && (payload[0] == FormatVersion || (payload[0] == ReferenceFormat && payload.Length == ReferencePayloadSize))
+        && Crc32C.Compute(payload) == crc;
+
+    /// <summary>True when a valid payload is a reference record (format 2), whose key-to-body part is in the fan-out store.</summary>
+    public static bool IsReference(ReadOnlySpan<byte> payload) => payload[0] == ReferenceFormat;
+
+    /// <summary>The store reference of a reference payload (<see cref="IsReference"/>).</summary>
+    public static StoreReference ReadReference(ReadOnlySpan<byte> payload)
+    {
+        var fields = payload[FixedPayloadSize..];
+        return new StoreReference(
+            BinaryPrimitives.ReadInt64LittleEndian(fields),
+            BinaryPrimitives.ReadInt32LittleEndian(fields[8..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(fields[12..]));
+    }
+
+    /// <summary>The key-to-body part of a format-1 payload (what a fan-out store record holds for its references).</summary>
+    public static ReadOnlySpan<byte> Tail(ReadOnlySpan<byte> payload) => payload[FixedPayloadSize..];
 
     /// <summary>The offset field of a payload.</summary>
     public static long ReadOffset(ReadOnlySpan<byte> payload) => BinaryPrimitives.ReadInt64LittleEndian(payload[OffsetField..]);
@@ -183,31 +233,43 @@ internal static class LogRecordCodec
     {
         if (payload.Length < MinPayloadSize || payload[0] != FormatVersion)
         {
-            throw new InvalidDataException($"Unknown log record format {(payload.IsEmpty ? -1 : payload[0])} or payload too short ({payload.Length} bytes).");
+            throw new InvalidDataException(payload.Length >= MinPayloadSize && payload[0] == ReferenceFormat
+                ? "A reference record (format 2) needs the fan-out store that holds its message."
+                : $"Unknown log record format {(payload.IsEmpty ? -1 : payload[0])} or payload too short ({payload.Length} bytes).");
         }
 
+        return Decode(payload, payload[FixedPayloadSize..]);
+    }
+
+    /// <summary>
+    /// Decodes a record from the fixed fields of <paramref name="payload"/> (format 1 or a reference) and the key-to-body
+    /// part <paramref name="tail"/> (the payload's own, or the one its reference names).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The payload or the tail is malformed.</exception>
+    public static LogRecord Decode(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> tail)
+    {
         var ticks = ReadTimestampTicks(payload);
         var offsetMinutes = BinaryPrimitives.ReadInt16LittleEndian(payload[17..]);
         var sequence = BinaryPrimitives.ReadInt64LittleEndian(payload[19..]);
-        var pos = FixedPayloadSize;
-        var key = ReadString(payload, ref pos);
-        var messageId = ReadString(payload, ref pos);
-        var contentType = ReadString(payload, ref pos);
-        var producerId = ReadString(payload, ref pos);
-        var headerCount = ReadVarInt(payload, ref pos);
+        var pos = 0;
+        var key = ReadString(tail, ref pos);
+        var messageId = ReadString(tail, ref pos);
+        var contentType = ReadString(tail, ref pos);
+        var producerId = ReadString(tail, ref pos);
+        var headerCount = ReadVarInt(tail, ref pos);
         Dictionary<string, string>? headers = null;
         if (headerCount > 0)
         {
-            if (headerCount > (uint)(payload.Length - pos) / 2)
+            if (headerCount > (uint)(tail.Length - pos) / 2)
             {
-                throw new InvalidDataException($"Log record claims {headerCount} headers in {payload.Length - pos} bytes.");
+                throw new InvalidDataException($"Log record claims {headerCount} headers in {tail.Length - pos} bytes.");
             }
 
             headers = new Dictionary<string, string>((int)headerCount, StringComparer.Ordinal);
             for (var i = 0; i < headerCount; i++)
             {
-                var name = ReadString(payload, ref pos) ?? throw new InvalidDataException("Log record has a null header name.");
-                headers[name] = ReadString(payload, ref pos) ?? string.Empty;
+                var name = ReadString(tail, ref pos) ?? throw new InvalidDataException("Log record has a null header name.");
+                headers[name] = ReadString(tail, ref pos) ?? string.Empty;
             }
         }
 
@@ -231,7 +293,7 @@ internal static class LogRecordCodec
             Headers = headers,
             ProducerId = producerId,
             Sequence = sequence,
-            Body = payload[pos..].ToArray(),
+            Body = tail[pos..].ToArray(),
         };
     }
 

@@ -10,9 +10,11 @@ internal static class FileLogTestFiles
     public const string Topic = "orders";
 
     public static FileMessageLogFactory Factory(string directory, long segmentBytes = FileLogOptions.DefaultSegmentBytes, FsyncPolicy fsync = FsyncPolicy.Always,
-        int parallelFlushes = FileLogOptions.DefaultParallelFlushes, bool journal = false, long journalBytes = FileLogOptions.DefaultJournalBytes) =>
+        int parallelFlushes = FileLogOptions.DefaultParallelFlushes, bool journal = false, long journalBytes = FileLogOptions.DefaultJournalBytes,
+        bool storeFanOutOnce = true) =>
         new(Options.Create(new FileLogOptions
         {
+            StoreFanOutOnce = storeFanOutOnce,
             DataDirectory = directory,
             SegmentBytes = segmentBytes,
             IndexIntervalBytes = 256,

@@ -45,4 +45,16 @@ internal static partial class FileLogEvents
     [LoggerMessage(EventId = 3110, Level = LogLevel.Error,
         Message = "The file log journal could not be written or flushed; the commit round's appends fail, and the journal starts a new generation before the next round")]
     public static partial void JournalWriteFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3111, Level = LogLevel.Error,
+        Message = "The file log's fan-out store failed; fan-out copies are written in full until the silo restarts")]
+    public static partial void FanOutStoreFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3112, Level = LogLevel.Warning,
+        Message = "The fan-out store floor file '{Path}' is unreadable; its store records are kept until that partition's log opens")]
+    public static partial void FanOutFloorUnreadable(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(EventId = 3113, Level = LogLevel.Warning,
+        Message = "Deleting unreferenced fan-out store segments failed; retried after the next change")]
+    public static partial void FanOutCollectFailed(ILogger logger, Exception exception);
 }

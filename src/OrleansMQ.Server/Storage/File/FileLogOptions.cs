@@ -64,6 +64,15 @@ public sealed class FileLogOptions
     /// </summary>
     public long JournalBytes { get; set; } = DefaultJournalBytes;
 
+    /// <summary>
+    /// Store a fan-out's message once: when an exchange routes one message unchanged to several queues or topics whose
+    /// partitions are in this silo, the message (key, headers, body) goes once into a silo-wide fan-out store
+    /// (<c>{DataDirectory}/fanout</c>) and each queue gets a 51-byte reference record, which reads resolve. The store
+    /// keeps a message while any log may still reference it. Default true; false writes every copy in full (a store
+    /// written earlier is still read).
+    /// </summary>
+    public bool StoreFanOutOnce { get; set; } = true;
+
     /// <summary>When appended data is forced to disk. Default <see cref="FsyncPolicy.Always"/>.</summary>
     public FsyncPolicy FsyncPolicy { get; set; } = FsyncPolicy.Always;
 

@@ -48,6 +48,9 @@ internal sealed class FileLogWriter : IDisposable
         _thread.Start();
     }
 
+    /// <summary>The factory's fan-out store (set once, before any append).</summary>
+    internal FanOutStore? Store { get; set; }
+
     /// <summary>Test hook: runs on the writer thread before each round is written.</summary>
     internal Action? BeforeRound { get; set; }
 
@@ -205,6 +208,15 @@ internal sealed class FileLogWriter : IDisposable
             request.Log.RoundRequests.Add(request);
         }
 
+        // The fan-out store goes first: its records are journaled (or, without a journal, flushed) before any reference
+        // to them, and once it failed the references to what it did not store fail too.
+        var store = Store;
+        if (store is not null && _roundLogs.Count > 1 && _roundLogs.IndexOf(store.Log) is > 0 and var at)
+        {
+            _roundLogs.RemoveAt(at);
+            _roundLogs.Insert(0, store.Log);
+        }
+
         foreach (var log in _roundLogs)
         {
             var requests = log.RoundRequests;
@@ -212,6 +224,12 @@ internal sealed class FileLogWriter : IDisposable
             {
                 // Writing after a failed write would leave a hole; the log has to be reopened anyway.
                 log.OnFailed(requests, failure);
+                continue;
+            }
+
+            if (store is not null && !log.IsFanOutStore && store.Failed && requests.Exists(r => r.HasReferences))
+            {
+                log.OnFailed(requests, new IOException("The fan-out store failed to write messages these records reference."));
                 continue;
             }
 
@@ -230,6 +248,10 @@ internal sealed class FileLogWriter : IDisposable
             if (last is null || !_fsync)
             {
                 log.OnDurable(requests);
+            }
+            else if (log.IsFanOutStore && _journal is null)
+            {
+                FlushAndComplete(new FlushJob(log, requests, last)); // durable before a reference to it is written
             }
             else
             {
@@ -252,6 +274,25 @@ internal sealed class FileLogWriter : IDisposable
 
     private void FlushFiles()
     {
+        if (_flushes.Count > 1 && _flushes[0].Log.IsFanOutStore)
+        {
+            // A round too large for the journal: the store's file is flushed before the files that reference it.
+            FlushAndComplete(_flushes[0]);
+            _flushes.RemoveAt(0);
+            if (Store!.Failed)
+            {
+                foreach (var job in _flushes)
+                {
+                    if (job.Requests.Exists(r => r.HasReferences))
+                    {
+                        job.Log.OnFailed(job.Requests, new IOException("The fan-out store failed to write messages these records reference."));
+                    }
+                }
+
+                _flushes.RemoveAll(job => job.Requests.Exists(r => r.HasReferences));
+            }
+        }
+
         if (_flusher is not null && _flushes.Count > 1)
         {
             _flusher.Run(_flushes, _flushAndComplete);

@@ -29,8 +29,29 @@ public sealed partial class FileMessageLog
 {
     internal static FileMessageLog Open(FileMessageLogFactory factory, FileLogWriter writer, FileLogOptions options, ILogger logger, string topic, int partition)
     {
-        var started = Stopwatch.GetTimestamp();
         var directory = Path.Combine(options.DataDirectory, "topics", topic, partition.ToString(CultureInfo.InvariantCulture));
+        var log = Open(factory, writer, options, logger, topic, partition, directory, factory.Store?.End ?? long.MaxValue, isStore: false);
+        if (factory.Store is { } store)
+        {
+            lock (log._floorGate)
+            {
+                store.SetFloor(log, log.LowestStoreReference);
+            }
+        }
+
+        return log;
+    }
+
+    // Opens the fan-out store's own log (format-1 records only, referenced by other logs).
+    internal static FileMessageLog OpenStore(FileMessageLogFactory factory, FileLogWriter writer, FileLogOptions options, ILogger logger, string directory) =>
+        Open(factory, writer, options, logger, "(fan-out store)", 0, directory, long.MaxValue, isStore: true);
+
+    // storeEnd: the fan-out store's end; a reference at or past it was never stored (cut like a torn tail when in the
+    // active segment).
+    private static FileMessageLog Open(FileMessageLogFactory factory, FileLogWriter writer, FileLogOptions options, ILogger logger, string topic, int partition,
+        string directory, long storeEnd, bool isStore)
+    {
+        var started = Stopwatch.GetTimestamp();
         CreateDirectoryDurably(directory, options.FsyncPolicy);
 
         var files = new List<(long BaseOffset, string Path)>();
@@ -74,11 +95,11 @@ public sealed partial class FileMessageLog
                 segments.Add(segment);
                 if (active)
                 {
-                    RecoverActive(segment, options, logger, topic, partition);
+                    RecoverActive(segment, options, logger, topic, partition, storeEnd);
                 }
                 else
                 {
-                    RecoverSealed(segment, files[i + 1].BaseOffset, logger, topic, partition);
+                    RecoverSealed(segment, files[i + 1].BaseOffset, logger, topic, partition, storeEnd);
                 }
             }
         }
@@ -92,16 +113,16 @@ public sealed partial class FileMessageLog
             throw;
         }
 
-        var log = new FileMessageLog(factory, writer, options, logger, topic, partition, directory, [.. segments]);
+        var log = new FileMessageLog(factory, writer, options, logger, topic, partition, directory, [.. segments]) { IsFanOutStore = isStore };
         FileLogEvents.Opened(logger, topic, partition, log.LowWatermark, log.HighWatermark, segments.Count, log.SizeBytes,
             (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return log;
     }
 
-    private static void RecoverActive(FileSegment segment, FileLogOptions options, ILogger logger, string topic, int partition)
+    private static void RecoverActive(FileSegment segment, FileLogOptions options, ILogger logger, string topic, int partition, long storeEnd)
     {
         var length = RandomAccess.GetLength(segment.Handle);
-        var (end, reason) = Scan(segment, length);
+        var (end, reason) = Scan(segment, length, storeEnd);
         if (reason is not null)
         {
             RandomAccess.SetLength(segment.Handle, end);
@@ -116,10 +137,10 @@ public sealed partial class FileMessageLog
         segment.AssignedBytes = segment.DurableBytes = end;
     }
 
-    private static void RecoverSealed(FileSegment segment, long nextBase, ILogger logger, string topic, int partition)
+    private static void RecoverSealed(FileSegment segment, long nextBase, ILogger logger, string topic, int partition, long storeEnd)
     {
         var length = RandomAccess.GetLength(segment.Handle);
-        var (end, reason) = Scan(segment, length);
+        var (end, reason) = Scan(segment, length, storeEnd);
         if (segment.EndOffset > nextBase)
         {
             throw new LogCorruptionException(
@@ -143,7 +164,7 @@ public sealed partial class FileMessageLog
 
     // Indexes the valid records from the start of the file. Returns where they end, and why the scan stopped early (null
     // when it reached the end of the file exactly).
-    private static (long End, string? Reason) Scan(FileSegment segment, long length)
+    private static (long End, string? Reason) Scan(FileSegment segment, long length, long storeEnd)
     {
         using var scanner = new FrameScanner(segment.Handle, 0, length, 1024 * 1024);
         var expected = segment.BaseOffset;
@@ -160,6 +181,17 @@ public sealed partial class FileMessageLog
                     if (offset != expected)
                     {
                         return (position, $"offset {offset} where {expected} was expected");
+                    }
+
+                    if (LogRecordCodec.IsReference(payload))
+                    {
+                        var reference = LogRecordCodec.ReadReference(payload).StoreOffset;
+                        if (reference >= storeEnd)
+                        {
+                            return (position, $"a reference to fan-out store record {reference}, which was never stored (the store ends at {storeEnd})");
+                        }
+
+                        segment.MinStoreReference = Math.Min(segment.MinStoreReference, reference);
                     }
 
                     segment.AddRecord(offset, position, payload.Length + LogRecordCodec.FrameHeaderSize, LogRecordCodec.ReadTimestampTicks(payload));

@@ -31,6 +31,9 @@ public sealed partial class FileMessageLog : IMessageLog
     private readonly long _segmentBytes;
     private readonly int _indexInterval;
     private readonly Lock _sync = new();
+    // Held around an append with fan-out references and around floor changes, so a floor never rises past a reference
+    // that is about to be placed (see FanOutStore).
+    private readonly object _floorGate = new();
 
     // Oldest first, never empty; the last one is active. Replaced (never mutated) under _sync, so a snapshot stays valid.
     private FileSegment[] _segments;
@@ -92,6 +95,30 @@ public sealed partial class FileMessageLog : IMessageLog
     /// <summary>The segment appends go to (tests use it to inject I/O failures).</summary>
     internal FileSegment ActiveSegment => Volatile.Read(ref _segments)[^1];
 
+    /// <summary>Whether this is the factory's fan-out store rather than a partition's log.</summary>
+    internal bool IsFanOutStore { get; private init; }
+
+    /// <summary>Whether this log's fan-out floor is on disk (guarded by the store).</summary>
+    internal bool FloorPersisted { get; set; }
+
+    /// <summary>The lowest fan-out store offset this log references (<see cref="long.MaxValue"/>: none).</summary>
+    internal long LowestStoreReference
+    {
+        get
+        {
+            lock (_sync)
+            {
+                var lowest = long.MaxValue;
+                foreach (var segment in _segments)
+                {
+                    lowest = Math.Min(lowest, segment.MinStoreReference);
+                }
+
+                return lowest;
+            }
+        }
+    }
+
     /// <inheritdoc />
     /// <remarks>
     /// The cancellation token is only observed before offsets are assigned: once they are, the write must happen (later
@@ -108,6 +135,34 @@ public sealed partial class FileMessageLog : IMessageLog
             return AppendNothing();
         }
 
+        if (_factory.Store is { Enabled: true } store && !IsFanOutStore && HasShared(records))
+        {
+            lock (_floorGate)
+            {
+                ThrowIfCannotAppend();
+                return AppendCore(records, store.TryReference(this, records));
+            }
+        }
+
+        return AppendCore(records, references: false);
+    }
+
+    private static bool HasShared(IReadOnlyList<LogRecord> records)
+    {
+        foreach (var record in records)
+        {
+            if (record?.Shared is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private ValueTask<long> AppendCore(IReadOnlyList<LogRecord> records, bool references)
+    {
+        var count = records.Count;
         var sizes = ArrayPool<int>.Shared.Rent(count);
         byte[]? buffer = null;
         try
@@ -116,6 +171,11 @@ public sealed partial class FileMessageLog : IMessageLog
             for (var i = 0; i < count; i++)
             {
                 var record = records[i] ?? throw new ArgumentException($"Record {i} is null.", nameof(records));
+                if (!references && record.StoreOffset >= 0)
+                {
+                    record.StoreOffset = -1; // set by an earlier attempt: written in full this time
+                }
+
                 sizes[i] = LogRecordCodec.GetFrameSize(record);
                 total += sizes[i];
             }
@@ -140,7 +200,7 @@ public sealed partial class FileMessageLog : IMessageLog
                     Encode(records, sizes, buffer, _nextOffset);
                 }
 
-                request = Place(records, sizes, buffer, (int)total);
+                request = Place(records, sizes, buffer, (int)total, references);
                 try
                 {
                     _writer.Enqueue(request);
@@ -176,6 +236,20 @@ public sealed partial class FileMessageLog : IMessageLog
         ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
         cancellationToken.ThrowIfCancellationRequested();
         var cursor = new ReadCursor(fromOffset, maxRecords, maxBytes);
+        try
+        {
+            ReadCore(ref cursor);
+        }
+        finally
+        {
+            cursor.References?.Dispose();
+        }
+
+        return new ValueTask<IReadOnlyList<LogRecord>>(cursor.Records ?? (IReadOnlyList<LogRecord>)[]);
+    }
+
+    private void ReadCore(ref ReadCursor cursor)
+    {
         while (true)
         {
             FileSegment segment;
@@ -240,8 +314,33 @@ public sealed partial class FileMessageLog : IMessageLog
                 break;
             }
         }
+    }
 
-        return new ValueTask<IReadOnlyList<LogRecord>>(cursor.Records ?? (IReadOnlyList<LogRecord>)[]);
+    /// <summary>
+    /// The store's segment holding <paramref name="offset"/>, where to start scanning for it and how far the segment is
+    /// readable. False when the offset is not held (below the low or at or past the high watermark).
+    /// </summary>
+    internal bool TryLocate(long offset, out FileSegment segment, out IndexEntry start, out long durableBytes, out long nextBase)
+    {
+        lock (_sync)
+        {
+            ThrowIfClosed();
+            var segments = _segments;
+            if (offset < segments[0].BaseOffset || offset >= _highWatermark)
+            {
+                segment = null!;
+                start = default;
+                durableBytes = nextBase = 0;
+                return false;
+            }
+
+            var s = FindSegment(segments, offset);
+            segment = segments[s];
+            nextBase = s + 1 < segments.Length ? segments[s + 1].BaseOffset : long.MaxValue;
+            start = segment.Index.Count > 0 ? segment.Index.Floor(offset) : new IndexEntry(segment.BaseOffset, 0, long.MinValue);
+            durableBytes = segment.DurableBytes;
+            return true;
+        }
     }
 
     /// <inheritdoc />
@@ -377,6 +476,13 @@ public sealed partial class FileMessageLog : IMessageLog
         {
             await Task.Run(() => DeleteSegmentFiles(removed), CancellationToken.None).ConfigureAwait(false);
             FileLogEvents.RetentionDeleted(_logger, Topic, Partition, removed.Length, lowWatermark);
+            if (_factory.Store is { } store && !IsFanOutStore && Array.Exists(removed, r => r.MinStoreReference != long.MaxValue))
+            {
+                lock (_floorGate)
+                {
+                    store.SetFloor(this, LowestStoreReference);
+                }
+            }
         }
 
         return lowWatermark;
@@ -402,6 +508,7 @@ public sealed partial class FileMessageLog : IMessageLog
                 System.IO.Directory.Delete(_directory, recursive: true);
             }
         }, CancellationToken.None).ConfigureAwait(false);
+        _factory.Store?.Forget(_directory);
     }
 
     /// <inheritdoc />
@@ -483,7 +590,7 @@ public sealed partial class FileMessageLog : IMessageLog
     }
 
     // Assigns offsets and file positions, rolling segments as needed. Runs under _sync; the frames are already encoded.
-    private PendingAppend Place(IReadOnlyList<LogRecord> records, int[] sizes, byte[] buffer, int total)
+    private PendingAppend Place(IReadOnlyList<LogRecord> records, int[] sizes, byte[] buffer, int total, bool references)
     {
         var count = records.Count;
         var first = _nextOffset;
@@ -535,6 +642,10 @@ public sealed partial class FileMessageLog : IMessageLog
             var record = records[i];
             record.Offset = offset;
             segment.AddRecord(offset, segment.AssignedBytes, sizes[i], record.Timestamp.UtcTicks);
+            if (references && record.StoreOffset >= 0)
+            {
+                segment.MinStoreReference = Math.Min(segment.MinStoreReference, record.StoreOffset);
+            }
             position += sizes[i];
         }
 
@@ -546,7 +657,7 @@ public sealed partial class FileMessageLog : IMessageLog
 
         _nextOffset += count;
         _totalBytes += total;
-        return new PendingAppend(this, first, count, buffer, total, [.. chunks]);
+        return new PendingAppend(this, first, count, buffer, total, [.. chunks]) { HasReferences = references };
     }
 
     private static void Encode(IReadOnlyList<LogRecord> records, int[] sizes, byte[] buffer, long firstOffset)
@@ -613,7 +724,9 @@ public sealed partial class FileMessageLog : IMessageLog
                 continue;
             }
 
-            if (!cursor.Fits(payload.Length + LogRecordCodec.FrameHeaderSize))
+            var reference = LogRecordCodec.IsReference(payload) ? LogRecordCodec.ReadReference(payload) : default(StoreReference?);
+            var size = payload.Length + LogRecordCodec.FrameHeaderSize + (reference?.TailLength ?? 0);
+            if (!cursor.Fits(size))
             {
                 return true;
             }
@@ -621,14 +734,22 @@ public sealed partial class FileMessageLog : IMessageLog
             LogRecord record;
             try
             {
-                record = LogRecordCodec.Decode(payload);
+                if (reference is { } r)
+                {
+                    var store = _factory.Store ?? throw new InvalidDataException("a reference record, but this log has no fan-out store");
+                    record = LogRecordCodec.Decode(payload, (cursor.References ??= new FanOutStore.Reader(store)).Read(r));
+                }
+                else
+                {
+                    record = LogRecordCodec.Decode(payload);
+                }
             }
             catch (InvalidDataException ex)
             {
                 return StopOrThrow(cursor, Corruption(segment, offset, $"{ex.Message} (byte {framePosition})"));
             }
 
-            cursor.Add(record, payload.Length + LogRecordCodec.FrameHeaderSize);
+            cursor.Add(record, size);
 
             cursor.Offset = expected;
         }
@@ -793,6 +914,7 @@ public sealed partial class FileMessageLog : IMessageLog
     {
         public long Offset = offset;
         public List<LogRecord>? Records;
+        public FanOutStore.Reader? References;
         private long _bytes;
 
         public readonly bool HasRecords => Records is { Count: > 0 };

@@ -40,10 +40,25 @@ public sealed class FileMessageLogFactory : IMessageLogFactory, IAsyncDisposable
             ParallelFlushes = value.ParallelFlushes,
             Journal = value.Journal,
             JournalBytes = value.JournalBytes,
+            StoreFanOutOnce = value.StoreFanOutOnce,
         };
         _logger = logger ?? NullLogger<FileMessageLogFactory>.Instance;
         _writer = new FileLogWriter(_options, _logger);
+        try
+        {
+            // After the journal replay (the writer's constructor), before any partition log opens.
+            Store = FanOutStore.Open(this, _writer, _options, _logger);
+            _writer.Store = Store;
+        }
+        catch
+        {
+            _writer.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>The fan-out store of this factory's logs.</summary>
+    internal FanOutStore? Store { get; }
 
     /// <summary>The writer thread shared by this factory's logs.</summary>
     internal FileLogWriter Writer => _writer;
@@ -72,6 +87,11 @@ public sealed class FileMessageLogFactory : IMessageLogFactory, IAsyncDisposable
         if (!await _open.DisposeAsync().ConfigureAwait(false))
         {
             return;
+        }
+
+        if (Store is not null)
+        {
+            await Store.Log.DisposeAsync().ConfigureAwait(false);
         }
 
         _writer.Dispose();

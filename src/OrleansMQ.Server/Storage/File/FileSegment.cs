@@ -41,6 +41,9 @@ internal sealed class FileSegment(string path, long baseOffset, SafeFileHandle h
     /// <summary>Largest record time stamp, UTC ticks.</summary>
     public long MaxTimestampTicks { get; set; } = long.MinValue;
 
+    /// <summary>The lowest fan-out store offset a reference record in this segment names (<see cref="long.MaxValue"/>: none).</summary>
+    public long MinStoreReference { get; set; } = long.MaxValue;
+
     /// <summary>Whether any record was placed in the segment.</summary>
     public bool HasRecords => MaxTimestampTicks != long.MinValue;
 

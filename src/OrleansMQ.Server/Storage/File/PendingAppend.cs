@@ -25,6 +25,9 @@ internal sealed class PendingAppend(FileMessageLog log, long firstOffset, int co
 
     public WriteChunk[] Chunks { get; } = chunks;
 
+    /// <summary>Whether the append holds reference records (which the writer fails once the fan-out store failed).</summary>
+    public bool HasReferences { get; init; }
+
     private int _bufferReturned;
 
     /// <summary>Returns <see cref="Buffer"/> to the pool, once (a pooled array returned twice would be handed to two renters).</summary>

@@ -1,0 +1,255 @@
+using OrleansMQ.Grains;
+using OrleansMQ.Server.Storage;
+using static OrleansMQ.Tests.Storage.FileLogTestFiles;
+
+namespace OrleansMQ.Tests.Storage;
+
+/// <summary>
+/// The file log's fan-out store: a message routed unchanged to several logs is stored once and each log holds a
+/// reference record that reads resolve; the store keeps what any log (open or not) may still reference.
+/// </summary>
+public sealed class FanOutStoreTests : IDisposable
+{
+    private const int Body = 200;
+
+    // The smallest segment: 20 reference records, 3 store records.
+    private const long SegmentBytes = 1024;
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    // One fan-out batch: each message's tail encoded once, as the router does (no producer id).
+    private static (LogRecord[] Originals, SharedTail[] Shared) FanOut(int first, int count)
+    {
+        var originals = Enumerable.Range(first, count).Select(i =>
+        {
+            var r = TestRecords.Create(i, Body);
+            return new LogRecord { Timestamp = r.Timestamp, Key = r.Key, MessageId = r.MessageId, ContentType = r.ContentType, Headers = r.Headers, Body = r.Body };
+        }).ToArray();
+        var shared = originals.Select(r =>
+        {
+            var size = (int)LogRecordCodec.GetTailSize(r.Key, r.MessageId, r.ContentType, null, r.Headers, r.Body.Length);
+            var bytes = new byte[size];
+            LogRecordCodec.EncodeTail(r.Key, r.MessageId, r.ContentType, null, r.Headers, r.Body.Span, size, bytes);
+            return new SharedTail(bytes);
+        }).ToArray();
+        return (originals, shared);
+    }
+
+    // A copy of the batch for one log: its own record objects, the shared tails.
+    private static LogRecord[] Copy(LogRecord[] originals, SharedTail[] shared) =>
+        originals.Select((r, i) => new LogRecord
+        {
+            Timestamp = r.Timestamp, Key = r.Key, MessageId = r.MessageId, ContentType = r.ContentType, Headers = r.Headers, Body = r.Body, Shared = shared[i],
+        }).ToArray();
+
+    private static async Task AssertHoldsAsync(IMessageLog log, LogRecord[] originals, long firstOffset = 0)
+    {
+        var read = await TestRecords.ReadAllAsync(log, firstOffset);
+        Assert.Equal(originals.Length, read.Count);
+        for (var i = 0; i < originals.Length; i++)
+        {
+            var expected = originals[i];
+            var actual = read[i];
+            Assert.Equal(firstOffset + i, actual.Offset);
+            Assert.Equal(expected.Key, actual.Key);
+            Assert.Equal(expected.MessageId, actual.MessageId);
+            Assert.Equal(expected.ContentType, actual.ContentType);
+            Assert.Null(actual.ProducerId);
+            Assert.Equal(expected.Timestamp, actual.Timestamp);
+            Assert.Equal(expected.Body.ToArray(), actual.Body.ToArray());
+            Assert.Equal(expected.Headers!.OrderBy(h => h.Key), actual.Headers!.OrderBy(h => h.Key));
+        }
+    }
+
+    private string StoreDirectory => Path.Combine(_directory.Path, FanOutStore.DirectoryName, "0");
+
+    private long StoreBytes() => Directory.GetFiles(StoreDirectory, "*.log").Sum(f => new FileInfo(f).Length);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Copies_are_stored_once_as_reference_records_and_read_back_whole_also_after_a_restart(bool journal)
+    {
+        var (originals, shared) = FanOut(0, 50);
+        await using (var factory = Factory(_directory.Path, journal: journal))
+        {
+            var logs = new List<IMessageLog>();
+            for (var p = 0; p < 3; p++)
+            {
+                logs.Add(await factory.OpenAsync(Topic, p));
+            }
+
+            await Task.WhenAll(logs.Select(l => l.AppendAsync(Copy(originals, shared)).AsTask()));
+
+            foreach (var log in logs)
+            {
+                Assert.Equal(50L * LogRecordCodec.ReferenceFrameSize, log.SizeBytes);
+                await AssertHoldsAsync(log, originals);
+                await log.DisposeAsync();
+            }
+
+            // Each message once in the store.
+            var full = originals.Sum(r => (long)LogRecordCodec.GetFrameSize(r));
+            Assert.Equal(full, StoreBytes());
+        }
+
+        await using var reopened = Factory(_directory.Path, journal: journal);
+        for (var p = 0; p < 3; p++)
+        {
+            await using var log = await reopened.OpenAsync(Topic, p);
+            await AssertHoldsAsync(log, originals);
+        }
+    }
+
+    [Fact]
+    public async Task With_the_option_off_every_copy_is_written_in_full()
+    {
+        var (originals, shared) = FanOut(0, 10);
+        await using var factory = Factory(_directory.Path, storeFanOutOnce: false);
+        await using var a = await factory.OpenAsync(Topic, 0);
+        await using var b = await factory.OpenAsync(Topic, 1);
+
+        await a.AppendAsync(Copy(originals, shared));
+        await b.AppendAsync(Copy(originals, shared));
+
+        var full = originals.Sum(r => (long)LogRecordCodec.GetFrameSize(r));
+        Assert.Equal(full, a.SizeBytes);
+        Assert.Equal(full, b.SizeBytes);
+        Assert.Equal(0, StoreBytes());
+        await AssertHoldsAsync(b, originals);
+    }
+
+    [Fact]
+    public async Task The_store_keeps_a_message_until_every_log_referencing_it_deleted_its_copy()
+    {
+        // Small segments: the store rolls every 3 messages, the logs every 20 references.
+        await using var factory = Factory(_directory.Path, segmentBytes: SegmentBytes);
+        await using var a = await factory.OpenAsync(Topic, 0);
+        await using var b = await factory.OpenAsync(Topic, 1);
+        var (originals, shared) = FanOut(0, 40);
+        for (var i = 0; i < 40; i += 4)
+        {
+            await a.AppendAsync(Copy(originals[i..(i + 4)], shared[i..(i + 4)]));
+            await b.AppendAsync(Copy(originals[i..(i + 4)], shared[i..(i + 4)]));
+        }
+
+        var store = ((FileMessageLogFactory)factory).Store!;
+        Assert.True(Directory.GetFiles(StoreDirectory, "*.log").Length > 5);
+
+        // a deletes everything it can; b still references every message. (With 3 messages per store segment, b's
+        // first batch found the store rolled past a's copies of messages 0-2 and stored them again: references only
+        // point into the store's active segment.)
+        await a.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = 40 });
+        await store.CollectNowAsync();
+        var afterA = store.Log.LowWatermark;
+        Assert.InRange(afterA, 0, 3);
+        await AssertHoldsAsync(b, originals);
+        await AssertHoldsAsync(a, originals[20..], 20);
+
+        // b deletes up to 20: the store drops what neither references any more.
+        await b.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = 20 });
+        await store.CollectNowAsync();
+        Assert.True(store.Log.LowWatermark > afterA + 10, $"store low watermark {store.Log.LowWatermark}");
+        await AssertHoldsAsync(b, originals[20..], 20);
+        await AssertHoldsAsync(a, originals[20..], 20);
+    }
+
+    [Fact]
+    public async Task A_closed_log_keeps_its_messages_in_the_store_across_a_restart()
+    {
+        var (originals, shared) = FanOut(0, 30);
+        await using (var factory = Factory(_directory.Path, segmentBytes: SegmentBytes))
+        {
+            await using var a = await factory.OpenAsync(Topic, 0);
+            await using var b = await factory.OpenAsync(Topic, 1);
+            for (var i = 0; i < 30; i += 3)
+            {
+                await a.AppendAsync(Copy(originals[i..(i + 3)], shared[i..(i + 3)]));
+                await b.AppendAsync(Copy(originals[i..(i + 3)], shared[i..(i + 3)]));
+            }
+        }
+
+        await using (var factory = Factory(_directory.Path, segmentBytes: SegmentBytes))
+        {
+            // b is never opened in this run; a drops all it can.
+            await using var a = await factory.OpenAsync(Topic, 0);
+            await a.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = 30 });
+            await factory.Store!.CollectNowAsync();
+            Assert.Equal(0, factory.Store.Log.LowWatermark);
+        }
+
+        await using var again = Factory(_directory.Path, segmentBytes: SegmentBytes);
+        await using var reopened = await again.OpenAsync(Topic, 1);
+        await AssertHoldsAsync(reopened, originals);
+    }
+
+    [Fact]
+    public async Task Deleting_the_last_referencing_log_lets_the_store_drop_its_messages()
+    {
+        await using var factory = Factory(_directory.Path, segmentBytes: SegmentBytes);
+        var (originals, shared) = FanOut(0, 20);
+        var a = await factory.OpenAsync(Topic, 0);
+        var b = await factory.OpenAsync(Topic, 1);
+        for (var i = 0; i < 20; i += 2)
+        {
+            await a.AppendAsync(Copy(originals[i..(i + 2)], shared[i..(i + 2)]));
+            await b.AppendAsync(Copy(originals[i..(i + 2)], shared[i..(i + 2)]));
+        }
+
+        await a.DeleteAsync();
+        await factory.Store!.CollectNowAsync();
+        Assert.Equal(0, factory.Store.Log.LowWatermark);
+
+        await b.DeleteAsync();
+        await factory.Store.CollectNowAsync();
+        Assert.True(factory.Store.Log.LowWatermark >= 15, $"store low watermark {factory.Store.Log.LowWatermark}");
+        Assert.Empty(factory.Store.Floors);
+    }
+
+    [Fact]
+    public async Task Recovery_cuts_references_to_messages_the_store_never_got()
+    {
+        var (originals, shared) = FanOut(0, 10);
+        await using (var factory = Factory(_directory.Path))
+        {
+            await using var a = await factory.OpenAsync(Topic, 0);
+            await a.AppendAsync(Copy(originals, shared));
+        }
+
+        // A crash image in which the store lost its last 4 records (written but not yet durable).
+        var storeSegment = Directory.GetFiles(StoreDirectory, "*.log").Single();
+        var kept = originals[..6].Sum(r => (long)LogRecordCodec.GetFrameSize(r));
+        Truncate(storeSegment, kept);
+
+        await using var reopened = Factory(_directory.Path);
+        await using var log = await reopened.OpenAsync(Topic, 0);
+        Assert.Equal(6, log.HighWatermark);
+        await AssertHoldsAsync(log, originals[..6]);
+    }
+
+    [Fact]
+    public async Task A_reference_whose_store_record_changed_fails_the_read_as_corruption()
+    {
+        var (originals, shared) = FanOut(0, 5);
+        await using (var factory = Factory(_directory.Path))
+        {
+            await using var a = await factory.OpenAsync(Topic, 0);
+            await a.AppendAsync(Copy(originals, shared));
+        }
+
+        // Replace the store with one holding other messages at the same offsets.
+        Directory.Delete(StoreDirectory, recursive: true);
+        await using (var factory = Factory(_directory.Path))
+        {
+            await using var other = await factory.OpenAsync("other", 0);
+            var (others, otherShared) = FanOut(100, 5);
+            await other.AppendAsync(Copy(others, otherShared));
+        }
+
+        await using var reopened = Factory(_directory.Path);
+        await using var log = await reopened.OpenAsync(Topic, 0);
+        var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await log.ReadAsync(0, 10, 1 << 20));
+        Assert.Contains("fan-out store", error.Message);
+    }
+}
