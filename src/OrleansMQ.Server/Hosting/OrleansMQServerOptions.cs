@@ -61,6 +61,13 @@ public sealed class OrleansMQServerOptions
     public bool FileLogJournal { get; set; } = true;
 
     /// <summary>
+    /// File log with <see cref="FileLogJournal"/>: store a message an exchange routes unchanged to several queues or
+    /// topics once, in a silo-wide fan-out store, with a 51-byte reference record in each. See
+    /// <see cref="Storage.FileLogOptions.StoreFanOutOnce"/>.
+    /// </summary>
+    public bool FanOutStoreOnce { get; set; } = true;
+
+    /// <summary>
     /// File grain state (subscription cursors and acks, topic and exchange definitions): group-commit state writes through
     /// a write-ahead journal (<c>state/state.wal</c>, one fdatasync for every write queued meanwhile) instead of a
     /// temporary file, fsync, rename and directory fsync per write. Same durability. See

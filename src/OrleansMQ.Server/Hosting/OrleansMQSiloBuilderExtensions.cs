@@ -41,7 +41,7 @@ public static class OrleansMQSiloBuilderExtensions
                     Options.Create(new AzureLogOptions { ConnectionString = o.AzureStorageConnectionString, NamePrefix = o.AzureNamePrefix, OwnershipCheckInterval = o.AzureOwnershipCheckInterval }),
                     sp.GetService<Microsoft.Extensions.Logging.ILogger<AzureMessageLogFactory>>()),
                 _ => new FileMessageLogFactory(
-                    Options.Create(new FileLogOptions { DataDirectory = Path.Combine(o.DataDirectory, "log"), SegmentBytes = o.LogSegmentBytes, FsyncPolicy = o.Fsync, ParallelFlushes = o.ParallelFlushes, Journal = o.FileLogJournal }),
+                    Options.Create(new FileLogOptions { DataDirectory = Path.Combine(o.DataDirectory, "log"), SegmentBytes = o.LogSegmentBytes, FsyncPolicy = o.Fsync, ParallelFlushes = o.ParallelFlushes, Journal = o.FileLogJournal, StoreFanOutOnce = o.FanOutStoreOnce }),
                     sp.GetService<Microsoft.Extensions.Logging.ILogger<FileMessageLogFactory>>()),
             };
             return o.FaultInjection.Enabled && FaultInjectionOptions.AllowedByEnvironment

@@ -66,13 +66,11 @@ public sealed class FanOutStoreTests : IDisposable
 
     private long StoreBytes() => Directory.GetFiles(StoreDirectory, "*.log").Sum(f => new FileInfo(f).Length);
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Copies_are_stored_once_as_reference_records_and_read_back_whole_also_after_a_restart(bool journal)
+    [Fact]
+    public async Task Copies_are_stored_once_as_reference_records_and_read_back_whole_also_after_a_restart()
     {
         var (originals, shared) = FanOut(0, 50);
-        await using (var factory = Factory(_directory.Path, journal: journal))
+        await using (var factory = Factory(_directory.Path, journal: true))
         {
             var logs = new List<IMessageLog>();
             for (var p = 0; p < 3; p++)
@@ -94,7 +92,7 @@ public sealed class FanOutStoreTests : IDisposable
             Assert.Equal(full, StoreBytes());
         }
 
-        await using var reopened = Factory(_directory.Path, journal: journal);
+        await using var reopened = Factory(_directory.Path, journal: true);
         for (var p = 0; p < 3; p++)
         {
             await using var log = await reopened.OpenAsync(Topic, p);
@@ -106,7 +104,7 @@ public sealed class FanOutStoreTests : IDisposable
     public async Task With_the_option_off_every_copy_is_written_in_full()
     {
         var (originals, shared) = FanOut(0, 10);
-        await using var factory = Factory(_directory.Path, storeFanOutOnce: false);
+        await using var factory = Factory(_directory.Path, journal: true, storeFanOutOnce: false);
         await using var a = await factory.OpenAsync(Topic, 0);
         await using var b = await factory.OpenAsync(Topic, 1);
 
@@ -121,10 +119,62 @@ public sealed class FanOutStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Without_a_journal_copies_are_written_in_full_and_references_written_before_still_read()
+    {
+        var (originals, shared) = FanOut(0, 10);
+        await using (var owner = Factory(_directory.Path, journal: true))
+        {
+            await using var a = await owner.OpenAsync(Topic, 0);
+            await a.AppendAsync(Copy(originals, shared));
+        }
+
+        // Silos sharing a data directory run without the journal: they must not write a store another one may write.
+        await using var sharing = Factory(_directory.Path, journal: false);
+        Assert.False(sharing.Store!.Enabled);
+        await using var log = await sharing.OpenAsync(Topic, 0);
+        await AssertHoldsAsync(log, originals);
+        var (more, moreShared) = FanOut(10, 5);
+        await using var b = await sharing.OpenAsync(Topic, 1);
+        await b.AppendAsync(Copy(more, moreShared));
+        Assert.Equal(more.Sum(r => (long)LogRecordCodec.GetFrameSize(r)), b.SizeBytes);
+
+        // And with no store left there, none is created.
+        await using var fresh = Factory(Path.Combine(_directory.Path, "other"), journal: false);
+        Assert.Null(fresh.Store);
+    }
+
+    [Fact]
+    public async Task Once_everything_is_released_the_active_segment_is_sealed_and_deleted_so_it_pins_nothing()
+    {
+        var (originals, shared) = FanOut(0, 6);
+        await using (var factory = Factory(_directory.Path, journal: true))
+        {
+            await using var a = await factory.OpenAsync(Topic, 0);
+            await a.AppendAsync(Copy(originals, shared));
+            Assert.Single(factory.Store!.Floors);
+            Assert.Equal(6L * LogRecordCodec.ReferenceFrameSize + shared.Sum(t => (long)t.Bytes.Length), a.EstimateBytesFrom(0));
+
+            Assert.Equal(6, await a.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = 6 }));
+            Assert.Empty(factory.Store.Floors);
+            Assert.Equal(["00000000000000000006.log"], SegmentFiles(_directory.Path));
+            Assert.False(File.Exists(Path.Combine(PartitionDirectory(_directory.Path), FanOutStore.FloorFileName)));
+
+            var (more, moreShared) = FanOut(6, 2);
+            await a.AppendAsync(Copy(more, moreShared));
+            await AssertHoldsAsync(a, more, 6);
+        }
+
+        await using var reopened = Factory(_directory.Path, journal: true);
+        await using var log = await reopened.OpenAsync(Topic, 0);
+        Assert.Equal(6, log.LowWatermark);
+        Assert.Equal(8, log.HighWatermark);
+    }
+
+    [Fact]
     public async Task The_store_keeps_a_message_until_every_log_referencing_it_deleted_its_copy()
     {
         // Small segments: the store rolls every 3 messages, the logs every 20 references.
-        await using var factory = Factory(_directory.Path, segmentBytes: SegmentBytes);
+        await using var factory = Factory(_directory.Path, segmentBytes: SegmentBytes, journal: true);
         await using var a = await factory.OpenAsync(Topic, 0);
         await using var b = await factory.OpenAsync(Topic, 1);
         var (originals, shared) = FanOut(0, 40);
@@ -137,10 +187,10 @@ public sealed class FanOutStoreTests : IDisposable
         var store = ((FileMessageLogFactory)factory).Store!;
         Assert.True(Directory.GetFiles(StoreDirectory, "*.log").Length > 5);
 
-        // a deletes everything it can; b still references every message. (With 3 messages per store segment, b's
+        // a deletes what it can below 30 (its first segment); b still references every message. (With 3 messages per store segment, b's
         // first batch found the store rolled past a's copies of messages 0-2 and stored them again: references only
         // point into the store's active segment.)
-        await a.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = 40 });
+        await a.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = 30 });
         await store.CollectNowAsync();
         var afterA = store.Log.LowWatermark;
         Assert.InRange(afterA, 0, 3);
@@ -159,7 +209,7 @@ public sealed class FanOutStoreTests : IDisposable
     public async Task A_closed_log_keeps_its_messages_in_the_store_across_a_restart()
     {
         var (originals, shared) = FanOut(0, 30);
-        await using (var factory = Factory(_directory.Path, segmentBytes: SegmentBytes))
+        await using (var factory = Factory(_directory.Path, segmentBytes: SegmentBytes, journal: true))
         {
             await using var a = await factory.OpenAsync(Topic, 0);
             await using var b = await factory.OpenAsync(Topic, 1);
@@ -170,7 +220,7 @@ public sealed class FanOutStoreTests : IDisposable
             }
         }
 
-        await using (var factory = Factory(_directory.Path, segmentBytes: SegmentBytes))
+        await using (var factory = Factory(_directory.Path, segmentBytes: SegmentBytes, journal: true))
         {
             // b is never opened in this run; a drops all it can.
             await using var a = await factory.OpenAsync(Topic, 0);
@@ -179,7 +229,7 @@ public sealed class FanOutStoreTests : IDisposable
             Assert.Equal(0, factory.Store.Log.LowWatermark);
         }
 
-        await using var again = Factory(_directory.Path, segmentBytes: SegmentBytes);
+        await using var again = Factory(_directory.Path, segmentBytes: SegmentBytes, journal: true);
         await using var reopened = await again.OpenAsync(Topic, 1);
         await AssertHoldsAsync(reopened, originals);
     }
@@ -187,7 +237,7 @@ public sealed class FanOutStoreTests : IDisposable
     [Fact]
     public async Task Deleting_the_last_referencing_log_lets_the_store_drop_its_messages()
     {
-        await using var factory = Factory(_directory.Path, segmentBytes: SegmentBytes);
+        await using var factory = Factory(_directory.Path, segmentBytes: SegmentBytes, journal: true);
         var (originals, shared) = FanOut(0, 20);
         var a = await factory.OpenAsync(Topic, 0);
         var b = await factory.OpenAsync(Topic, 1);
@@ -211,7 +261,7 @@ public sealed class FanOutStoreTests : IDisposable
     public async Task Recovery_cuts_references_to_messages_the_store_never_got()
     {
         var (originals, shared) = FanOut(0, 10);
-        await using (var factory = Factory(_directory.Path))
+        await using (var factory = Factory(_directory.Path, journal: true))
         {
             await using var a = await factory.OpenAsync(Topic, 0);
             await a.AppendAsync(Copy(originals, shared));
@@ -222,7 +272,7 @@ public sealed class FanOutStoreTests : IDisposable
         var kept = originals[..6].Sum(r => (long)LogRecordCodec.GetFrameSize(r));
         Truncate(storeSegment, kept);
 
-        await using var reopened = Factory(_directory.Path);
+        await using var reopened = Factory(_directory.Path, journal: true);
         await using var log = await reopened.OpenAsync(Topic, 0);
         Assert.Equal(6, log.HighWatermark);
         await AssertHoldsAsync(log, originals[..6]);
@@ -232,7 +282,7 @@ public sealed class FanOutStoreTests : IDisposable
     public async Task A_reference_whose_store_record_changed_fails_the_read_as_corruption()
     {
         var (originals, shared) = FanOut(0, 5);
-        await using (var factory = Factory(_directory.Path))
+        await using (var factory = Factory(_directory.Path, journal: true))
         {
             await using var a = await factory.OpenAsync(Topic, 0);
             await a.AppendAsync(Copy(originals, shared));
@@ -240,14 +290,14 @@ public sealed class FanOutStoreTests : IDisposable
 
         // Replace the store with one holding other messages at the same offsets.
         Directory.Delete(StoreDirectory, recursive: true);
-        await using (var factory = Factory(_directory.Path))
+        await using (var factory = Factory(_directory.Path, journal: true))
         {
             await using var other = await factory.OpenAsync("other", 0);
             var (others, otherShared) = FanOut(100, 5);
             await other.AppendAsync(Copy(others, otherShared));
         }
 
-        await using var reopened = Factory(_directory.Path);
+        await using var reopened = Factory(_directory.Path, journal: true);
         await using var log = await reopened.OpenAsync(Topic, 0);
         var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await log.ReadAsync(0, 10, 1 << 20));
         Assert.Contains("fan-out store", error.Message);

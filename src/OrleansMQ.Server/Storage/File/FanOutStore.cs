@@ -43,10 +43,13 @@ internal sealed class FanOutStore
     private int _collecting;
     private bool _collectAgain;
 
-    private FanOutStore(FileMessageLog log, bool enabled, bool fsync, ILogger logger)
+    private readonly bool _owned;
+
+    private FanOutStore(FileMessageLog log, bool owned, bool enabled, bool fsync, ILogger logger)
     {
         Log = log;
-        Enabled = enabled;
+        _owned = owned;
+        Enabled = enabled && owned;
         _fsync = fsync;
         _logger = logger;
     }
@@ -57,17 +60,28 @@ internal sealed class FanOutStore
     /// <summary>Whether new fan-out copies are written as references (<see cref="FileLogOptions.StoreFanOutOnce"/>).</summary>
     public bool Enabled { get; }
 
-    /// <summary>Opens the store (recovering its log) and loads the floors of every log under the root.</summary>
-    public static FanOutStore Open(FileMessageLogFactory factory, FileLogWriter writer, FileLogOptions options, ILogger logger)
+    /// <summary>
+    /// Opens the store (recovering its log) and loads the floors of every log under the root. The store is written (and
+    /// its unreferenced records deleted) only by a writer with a journal, whose file lock gives it the data directory to
+    /// itself; silos sharing a directory (no journal) only read a store left there, and null when there is none.
+    /// </summary>
+    public static FanOutStore? Open(FileMessageLogFactory factory, FileLogWriter writer, FileLogOptions options, ILogger logger)
     {
-        var log = FileMessageLog.OpenStore(factory, writer, options, logger, Path.Combine(options.DataDirectory, DirectoryName, "0"));
-        var store = new FanOutStore(log, options.StoreFanOutOnce, options.FsyncPolicy == FsyncPolicy.Always, logger);
+        var directory = Path.Combine(options.DataDirectory, DirectoryName, "0");
+        var owned = writer.HasJournal;
+        if (!owned && !System.IO.Directory.Exists(directory))
+        {
+            return null;
+        }
+
+        var log = FileMessageLog.OpenStore(factory, writer, options, logger, directory);
+        var store = new FanOutStore(log, owned, options.StoreFanOutOnce, options.FsyncPolicy == FsyncPolicy.Always, logger);
         var topics = Path.Combine(options.DataDirectory, "topics");
         if (System.IO.Directory.Exists(topics))
         {
             foreach (var path in System.IO.Directory.EnumerateFiles(topics, FloorFileName, new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 2 }))
             {
-                var directory = Path.GetDirectoryName(path)!;
+                var logDirectory = Path.GetDirectoryName(path)!;
                 long floor;
                 try
                 {
@@ -79,7 +93,7 @@ internal sealed class FanOutStore
                     floor = 0;
                 }
 
-                store._floors[directory] = floor;
+                store._floors[logDirectory] = floor;
             }
         }
 
@@ -187,6 +201,11 @@ internal sealed class FanOutStore
     /// </summary>
     public void SetFloor(FileMessageLog log, long lowest)
     {
+        if (!_owned)
+        {
+            return; // nothing is deleted from a store this process does not own: floors only matter to its owner
+        }
+
         lock (_gate)
         {
             if (lowest == long.MaxValue && !log.FloorPersisted && !_floors.ContainsKey(log.Directory))
@@ -232,6 +251,11 @@ internal sealed class FanOutStore
     /// <summary>Deletes, in the background, the store's sealed segments that no log can reference any more.</summary>
     public void CollectSoon()
     {
+        if (!_owned)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             if (_collecting != 0)

@@ -68,8 +68,9 @@ public sealed class FileLogOptions
     /// Store a fan-out's message once: when an exchange routes one message unchanged to several queues or topics whose
     /// partitions are in this silo, the message (key, headers, body) goes once into a silo-wide fan-out store
     /// (<c>{DataDirectory}/fanout</c>) and each queue gets a 51-byte reference record, which reads resolve. The store
-    /// keeps a message while any log may still reference it. Default true; false writes every copy in full (a store
-    /// written earlier is still read).
+    /// keeps a message while any log may still reference it. Needs <see cref="Journal"/> under
+    /// <see cref="FsyncPolicy.Always"/> (the journal's lock gives the silo the directory to itself); without it every copy
+    /// is written in full. Default true; false writes every copy in full too (a store written earlier is still read).
     /// </summary>
     public bool StoreFanOutOnce { get; set; } = true;
 

@@ -48,6 +48,12 @@ internal sealed class FileLogWriter : IDisposable
         _thread.Start();
     }
 
+    /// <summary>
+    /// Whether this writer keeps a journal, and so holds the data directory for itself (the journal's file lock): the
+    /// fan-out store is only written then.
+    /// </summary>
+    internal bool HasJournal => _journal is not null;
+
     /// <summary>The factory's fan-out store (set once, before any append).</summary>
     internal FanOutStore? Store { get; set; }
 

@@ -185,13 +185,14 @@ public sealed partial class FileMessageLog
 
                     if (LogRecordCodec.IsReference(payload))
                     {
-                        var reference = LogRecordCodec.ReadReference(payload).StoreOffset;
-                        if (reference >= storeEnd)
+                        var reference = LogRecordCodec.ReadReference(payload);
+                        if (reference.StoreOffset >= storeEnd)
                         {
-                            return (position, $"a reference to fan-out store record {reference}, which was never stored (the store ends at {storeEnd})");
+                            return (position, $"a reference to fan-out store record {reference.StoreOffset}, which was never stored (the store ends at {storeEnd})");
                         }
 
-                        segment.MinStoreReference = Math.Min(segment.MinStoreReference, reference);
+                        segment.MinStoreReference = Math.Min(segment.MinStoreReference, reference.StoreOffset);
+                        segment.ReferencedBytes += reference.TailLength;
                     }
 
                     segment.AddRecord(offset, position, payload.Length + LogRecordCodec.FrameHeaderSize, LogRecordCodec.ReadTimestampTicks(payload));

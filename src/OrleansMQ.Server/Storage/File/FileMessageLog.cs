@@ -30,6 +30,7 @@ public sealed partial class FileMessageLog : IMessageLog
     private readonly string _directory;
     private readonly long _segmentBytes;
     private readonly int _indexInterval;
+    private readonly bool _fsyncAlways;
     private readonly Lock _sync = new();
     // Held around an append with fan-out references and around floor changes, so a floor never rises past a reference
     // that is about to be placed (see FanOutStore).
@@ -56,6 +57,7 @@ public sealed partial class FileMessageLog : IMessageLog
         _directory = directory;
         _segmentBytes = options.SegmentBytes;
         _indexInterval = options.IndexIntervalBytes;
+        _fsyncAlways = options.FsyncPolicy == FsyncPolicy.Always;
         _segments = segments;
         _nextOffset = _highWatermark = segments[^1].EndOffset;
         foreach (var segment in segments)
@@ -408,7 +410,11 @@ public sealed partial class FileMessageLog : IMessageLog
     }
 
     /// <inheritdoc />
-    /// <remarks>Exact to within <see cref="FileLogOptions.IndexIntervalBytes"/>; includes appends still being written.</remarks>
+    /// <remarks>
+    /// Exact to within <see cref="FileLogOptions.IndexIntervalBytes"/>; includes appends still being written. A reference
+    /// record counts with the message bytes it names in the fan-out store (spread evenly over its segment), so backlog
+    /// limits see what a consumer would read.
+    /// </remarks>
     public long EstimateBytesFrom(long offset)
     {
         lock (_sync)
@@ -424,9 +430,14 @@ public sealed partial class FileMessageLog : IMessageLog
             var s = FindSegment(segments, offset);
             var segment = segments[s];
             var bytes = segment.AssignedBytes - (segment.Index.Count > 0 ? segment.Index.Floor(offset).Position : 0);
+            if (segment.ReferencedBytes > 0 && segment.AssignedBytes > 0)
+            {
+                bytes += (long)((double)segment.ReferencedBytes * bytes / segment.AssignedBytes);
+            }
+
             for (s++; s < segments.Length; s++)
             {
-                bytes += segments[s].AssignedBytes;
+                bytes += segments[s].AssignedBytes + segments[s].ReferencedBytes;
             }
 
             return bytes;
@@ -448,6 +459,15 @@ public sealed partial class FileMessageLog : IMessageLog
         {
             ThrowIfClosed();
             var segments = _segments;
+            if (request.DeleteBelowOffset is { } below && below >= _nextOffset && _highWatermark == _nextOffset && _failure is null
+                && segments[^1] is { HasRecords: true, MinStoreReference: not long.MaxValue })
+            {
+                // Everything is released and the active segment holds fan-out references: seal it behind a new, empty
+                // active segment so it can go and stops pinning the fan-out store (an idle queue would otherwise keep
+                // every store record since its last reference).
+                segments = _segments = [.. segments, CreateDurableSegment(_nextOffset)];
+            }
+
             var bytes = _totalBytes;
             var delete = 0;
             while (delete < segments.Length - 1 && segments[delete + 1].BaseOffset <= _highWatermark)
@@ -645,6 +665,7 @@ public sealed partial class FileMessageLog : IMessageLog
             if (references && record.StoreOffset >= 0)
             {
                 segment.MinStoreReference = Math.Min(segment.MinStoreReference, record.StoreOffset);
+                segment.ReferencedBytes += record.Shared!.Bytes.Length;
             }
             position += sizes[i];
         }
@@ -666,6 +687,20 @@ public sealed partial class FileMessageLog : IMessageLog
         {
             LogRecordCodec.Write(records[i], firstOffset + i, sizes[i], buffer.AsSpan(position));
         }
+    }
+
+    // A new active segment whose directory entry is durable at once (the segments before it may be deleted right after,
+    // and a log must never reopen with no segment: it would start again at offset 0).
+    private FileSegment CreateDurableSegment(long baseOffset)
+    {
+        var segment = CreateSegment(baseOffset);
+        if (_fsyncAlways)
+        {
+            DirectorySync.Flush(_directory);
+        }
+
+        segment.NeedsDirectorySync = false;
+        return segment;
     }
 
     private FileSegment CreateSegment(long baseOffset)

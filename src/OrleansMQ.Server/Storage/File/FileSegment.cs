@@ -44,6 +44,9 @@ internal sealed class FileSegment(string path, long baseOffset, SafeFileHandle h
     /// <summary>The lowest fan-out store offset a reference record in this segment names (<see cref="long.MaxValue"/>: none).</summary>
     public long MinStoreReference { get; set; } = long.MaxValue;
 
+    /// <summary>The message bytes (key to body) of the fan-out store records this segment's references name.</summary>
+    public long ReferencedBytes { get; set; }
+
     /// <summary>Whether any record was placed in the segment.</summary>
     public bool HasRecords => MaxTimestampTicks != long.MinValue;
 
