@@ -68,6 +68,12 @@ internal sealed class AppendHints
     /// no producer id, shared by every destination of a fan-out so each copy does not encode (or store) it again.
     /// </summary>
     public SharedTail?[]? SharedTails { get; init; }
+
+    /// <summary>
+    /// Set by the partition: the receipts, handed back by reference. The call itself then returns an empty array, so
+    /// Orleans does not deep-copy one receipt per message for a caller in the same silo.
+    /// </summary>
+    public PublishReceipt[]? Receipts { get; set; }
 }
 
 /// <summary>
@@ -86,8 +92,8 @@ internal sealed class SharedTail(ReadOnlyMemory<byte> bytes)
     /// <summary>The store that holds it (null: none yet); guarded by the store.</summary>
     public object? Store { get; set; }
 
-    /// <summary>CRC-32C of <see cref="Bytes"/>, once computed by a store.</summary>
-    public uint Crc { get; set; }
+    /// <summary>CRC-32C of <see cref="Bytes"/> (null: not computed yet; the router computes it once, off any lock).</summary>
+    public uint? Crc { get; set; }
 }
 
 /// <summary>A range of messages read from a partition.</summary>

@@ -205,7 +205,7 @@ internal sealed partial class PartitionGrain(
                 await _tail;
             }
 
-            return receipts;
+            return Answer(receipts, hints);
         }
 
         _nextOffset = offset;
@@ -238,7 +238,19 @@ internal sealed partial class PartitionGrain(
         OrleansMQTelemetry.AppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
         NotifySubscriptions(records);
         UpdateBacklogGauge();
-        return receipts;
+        return Answer(receipts, hints);
+    }
+
+    // With hints (a router in this silo), the receipts go back through them; see AppendHints.Receipts.
+    private static PublishReceipt[] Answer(PublishReceipt[] receipts, AppendHints? hints)
+    {
+        if (hints is null)
+        {
+            return receipts;
+        }
+
+        hints.Receipts = receipts;
+        return [];
     }
 
     public async Task<ReadResult> ReadAsync(long fromOffset, int maxMessages, int maxBytes)

@@ -375,7 +375,8 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
             {
                 var size = (int)sizes[i];
                 LogRecordCodec.EncodeTail(m.Key, m.MessageId, m.ContentType, producerId: null, m.Headers, m.Body.Span, size, buffer.AsSpan(position));
-                tails[i] = new SharedTail(buffer.AsMemory(position, size));
+                // Its CRC too, once, for the fan-out store's reference records.
+                tails[i] = new SharedTail(buffer.AsMemory(position, size)) { Crc = Crc32C.Compute(buffer.AsSpan(position, size)) };
                 position += size;
             }
         }
@@ -423,7 +424,8 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
                     SharedTails = batchTails,
                 },
             };
-            var receipts = await PartitionGrain(topic, batch.Partition).AppendAsync(request);
+            var answered = await PartitionGrain(topic, batch.Partition).AppendAsync(request);
+            var receipts = request.Hints.Receipts ?? answered; // null when the partition was in another silo (hints stay behind)
             appended.Add((topic, batchItems, receipts)); // continuations run one at a time on the activation's scheduler
         }));
     }

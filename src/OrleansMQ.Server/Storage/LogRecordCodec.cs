@@ -156,7 +156,7 @@ internal static class LogRecordCodec
         var tail = payload[FixedPayloadSize..];
         if (record.StoreOffset >= 0)
         {
-            if (frameSize != ReferenceFrameSize || record.Shared is not { } shared)
+            if (frameSize != ReferenceFrameSize || record.Shared is not { Crc: { } crc } shared)
             {
                 throw new InvalidOperationException("A log record changed while it was being appended.");
             }
@@ -164,7 +164,7 @@ internal static class LogRecordCodec
             payload[0] = ReferenceFormat;
             BinaryPrimitives.WriteInt64LittleEndian(tail, record.StoreOffset);
             BinaryPrimitives.WriteInt32LittleEndian(tail[8..], shared.Bytes.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(tail[12..], shared.Crc);
+            BinaryPrimitives.WriteUInt32LittleEndian(tail[12..], crc);
         }
         else if (!record.EncodedTail.IsEmpty)
         {

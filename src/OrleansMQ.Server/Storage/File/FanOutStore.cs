@@ -113,15 +113,6 @@ internal sealed class FanOutStore
     {
         List<LogRecord>? blobs = null;
         List<SharedTail>? stored = null;
-        foreach (var record in records)
-        {
-            if (record.Shared is { Store: null } shared)
-            {
-                // Outside the lock; two logs may both compute it, to the same value. Set before Store, under the lock.
-                shared.Crc = Crc32C.Compute(shared.Bytes.Span);
-            }
-        }
-
         lock (_gate)
         {
             if (_failure is not null)
@@ -145,6 +136,7 @@ internal sealed class FanOutStore
                 {
                     shared.Store = this;
                     shared.StoreOffset = -1; // being stored by this call
+                    shared.Crc ??= Crc32C.Compute(shared.Bytes.Span);
                     (blobs ??= []).Add(new LogRecord { Timestamp = record.Timestamp, EncodedTail = shared.Bytes });
                     (stored ??= []).Add(shared);
                 }
