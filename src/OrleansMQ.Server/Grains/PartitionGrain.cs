@@ -173,8 +173,7 @@ internal sealed partial class PartitionGrain(
                 Body = m.Body,
                 ProducerId = request.ProducerId,
                 Sequence = request.FirstSequence + i,
-                EncodedTail = sharedTails?[i]?.Bytes ?? default,
-                Shared = sharedTails?[i],
+                Shared = sharedTails?[i], // also its EncodedTail
             });
             window?.Record(request.FirstSequence + i, offset);
             if (m.MessageId is { } messageId)

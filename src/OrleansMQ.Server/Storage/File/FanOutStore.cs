@@ -137,7 +137,7 @@ internal sealed class FanOutStore
                     shared.Store = this;
                     shared.StoreOffset = -1; // being stored by this call
                     shared.Crc ??= Crc32C.Compute(shared.Bytes.Span);
-                    (blobs ??= []).Add(new LogRecord { Timestamp = record.Timestamp, EncodedTail = shared.Bytes });
+                    (blobs ??= []).Add(new LogRecord { Timestamp = record.Timestamp, Shared = shared });
                     (stored ??= []).Add(shared);
                 }
             }
