@@ -214,8 +214,8 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
     /// One receipt per message. Every message's deliveries are a slice of one array for the batch, filled from the
     /// appended partition batches (and what the alternate exchange answered), instead of a list per message.
     /// </summary>
-    // 3,000 deliveries of 24 bytes: 72 KB, below the 85,000-byte large object threshold.
-    private const int MaxDeliveriesPerArray = 3_000;
+    // Deliveries per array: about 80 KB, below the 85,000-byte large object threshold (a TopicReceipt is 32 bytes).
+    private static readonly int MaxDeliveriesPerArray = 80_000 / System.Runtime.CompilerServices.Unsafe.SizeOf<TopicReceipt>();
 
     // Shared message encodings are packed into arrays of at most this many bytes (below the large object threshold).
     private const int MaxSharedBytesPerArray = 64 * 1024;
@@ -250,7 +250,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         }
 
         // Each message's deliveries are one slice of a shared array; the arrays are split between messages so that none
-        // reaches the large object heap (500 messages to 10 queues are 5,000 deliveries, 120 KB, and large arrays are
+        // reaches the large object heap (500 messages to 10 queues are 5,000 deliveries, 160 KB, and large arrays are
         // only freed by full collections).
         var chunks = new TopicReceipt[count][];
         var chunkStarts = new int[count];

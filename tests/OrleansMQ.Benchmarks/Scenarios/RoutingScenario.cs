@@ -89,7 +89,7 @@ internal sealed class RoutingScenario
                 samples[c.Name].Add(sample);
                 failed += sample.Failed;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  round {round + 1} {c.Name,-16} {sample.Rate,10:N0} msgs/s  {sample.CpuMicrosPerMessage,7:0.0} µs CPU/msg  foreign load {sample.ForeignLoad * 100,3:0}%{(sample.Failed > 0 ? $"  {sample.Failed} FAILED ({sample.FirstError})" : "")}"));
+                    $"  round {round + 1} {c.Name,-16} {sample.Rate,10:N0} msgs/s  {sample.CpuMicrosPerMessage,7:0.0} µs CPU/msg  foreign load {sample.ForeignLoad * 100,3:0}%  GCs gen0/1/2 {sample.Collections}{(sample.Failed > 0 ? $"  {sample.Failed} FAILED ({sample.FirstError})" : "")}"));
             }
         }
 
@@ -221,8 +221,10 @@ internal sealed class RoutingScenario
         var clock = new MeasurementClock(s.Warmup, s.Duration);
         var state = new DriveState();
         CpuMeter begin = default, end = default;
+        int[] gcBegin = [], gcEnd = [];
+        static int[] Collections() => [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var drivers = publishers.Select((p, i) => Task.Run(() => DriveAsync(p, i, clock, state, cancellationToken), cancellationToken)).ToArray();
-        await clock.RunAsync(() => begin = CpuMeter.Take(), () => end = CpuMeter.Take(), (_, _, _) => { }, cancellationToken);
+        await clock.RunAsync(() => (begin, gcBegin) = (CpuMeter.Take(), Collections()), () => (end, gcEnd) = (CpuMeter.Take(), Collections()), (_, _, _) => { }, cancellationToken);
         await Task.WhenAll(drivers);
         foreach (var p in publishers)
         {
@@ -231,7 +233,8 @@ internal sealed class RoutingScenario
 
         var (wall, cpu, foreign) = end.Since(begin);
         var acked = Interlocked.Read(ref state.AckedInWindow);
-        return new Sample(acked / wall.TotalSeconds, acked == 0 ? double.NaN : cpu.TotalMicroseconds / acked, foreign, state.Failed + state.Unfinished, state.FirstError?.Message);
+        var collections = $"{gcEnd[0] - gcBegin[0]}/{gcEnd[1] - gcBegin[1]}/{gcEnd[2] - gcBegin[2]}";
+        return new Sample(acked / wall.TotalSeconds, acked == 0 ? double.NaN : cpu.TotalMicroseconds / acked, foreign, state.Failed + state.Unfinished, state.FirstError?.Message, collections);
     }
 
     private async Task DriveAsync(Publisher publisher, int index, MeasurementClock clock, DriveState state, CancellationToken cancellationToken)
@@ -349,7 +352,8 @@ internal sealed class RoutingScenario
 
     private sealed record Publisher(Func<Message, int, CancellationToken, Task> Publish, Func<ValueTask> DisposeAsync);
 
-    private sealed record Sample(double Rate, double CpuMicrosPerMessage, double ForeignLoad, long Failed, string? FirstError);
+    // Collections: garbage collections of generation 0/1/2 in the measured window (a gen2 in a round explains a slow one).
+    private sealed record Sample(double Rate, double CpuMicrosPerMessage, double ForeignLoad, long Failed, string? FirstError, string Collections);
 
     private sealed class DriveState
     {
