@@ -51,6 +51,13 @@ public sealed class FanOutStorageTests
                 Assert.All(receipts, r => Assert.Equal(4, r.Deliveries.Count));
             }
 
+            // The three unchanged copies are references into the silo's fan-out store; the transformed one is in full.
+            long Bytes(params string[] path) => Directory.GetFiles(Path.Combine([data, "log", .. path]), "*.log").Sum(f => new FileInfo(f).Length);
+            var stored = Bytes("fanout", "0");
+            Assert.True(stored > 0, "nothing in the fan-out store");
+            Assert.Equal((long)sent.Count * OrleansMQ.Server.Storage.LogRecordCodec.ReferenceFrameSize, Bytes("topics", "fan-a", "0"));
+            Assert.True(Bytes("topics", "fan-tx", "0") > stored, $"the transformed copy is stored in full: {Bytes("topics", "fan-tx", "0")} vs {stored} in the store, {Bytes("topics", "fan-b", "0")}");
+
             await using var after = await BrokerCluster.StartAsync(silos: 1, dataDirectory: data, configure: FileBacked);
             foreach (var q in queues)
             {

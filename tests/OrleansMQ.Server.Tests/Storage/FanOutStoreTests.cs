@@ -187,13 +187,13 @@ public sealed class FanOutStoreTests : IDisposable
         var store = ((FileMessageLogFactory)factory).Store!;
         Assert.True(Directory.GetFiles(StoreDirectory, "*.log").Length > 5);
 
-        // a deletes what it can below 30 (its first segment); b still references every message. (With 3 messages per store segment, b's
-        // first batch found the store rolled past a's copies of messages 0-2 and stored them again: references only
-        // point into the store's active segment.)
+        // a deletes what it can below 30 (its first segment); b still references every message, where a stored it
+        // (b's floor went down to a's copies of its first batch, though the store had rolled past them).
         await a.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = 30 });
         await store.CollectNowAsync();
         var afterA = store.Log.LowWatermark;
-        Assert.InRange(afterA, 0, 3);
+        Assert.Equal(0, afterA);
+        Assert.Equal(40, store.Log.HighWatermark); // each message stored once
         await AssertHoldsAsync(b, originals);
         await AssertHoldsAsync(a, originals[20..], 20);
 
@@ -203,6 +203,26 @@ public sealed class FanOutStoreTests : IDisposable
         Assert.True(store.Log.LowWatermark > afterA + 10, $"store low watermark {store.Log.LowWatermark}");
         await AssertHoldsAsync(b, originals[20..], 20);
         await AssertHoldsAsync(a, originals[20..], 20);
+    }
+
+    [Fact]
+    public async Task A_message_stored_below_a_logs_floor_is_stored_again_for_it()
+    {
+        await using var factory = Factory(_directory.Path, segmentBytes: SegmentBytes, journal: true);
+        await using var a = await factory.OpenAsync(Topic, 0);
+        await using var b = await factory.OpenAsync(Topic, 1);
+        var (first, firstShared) = FanOut(0, 3);
+        var (second, secondShared) = FanOut(3, 3);
+        await a.AppendAsync(Copy(first, firstShared));   // store 0-2
+        await a.AppendAsync(Copy(second, secondShared)); // store 3-5
+        await b.AppendAsync(Copy(second, secondShared)); // b's floor: 3
+
+        await b.AppendAsync(Copy(first, firstShared));   // below b's floor: stored again, 6-8
+
+        Assert.Equal(3, factory.Store!.Floors[PartitionDirectory(_directory.Path, 1)]);
+        Assert.Equal(9, factory.Store.Log.HighWatermark);
+        await AssertHoldsAsync(b, [.. second, .. first]);
+        await AssertHoldsAsync(a, [.. first, .. second]);
     }
 
     [Fact]

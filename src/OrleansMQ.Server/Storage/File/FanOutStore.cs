@@ -20,11 +20,12 @@ namespace OrleansMQ.Server.Storage;
 /// </para>
 /// <para>
 /// <b>Retention by reference.</b> Every log holding references has a floor: the lowest store offset it may reference.
-/// A log writes its floor durably (<c>fanout.floor</c> in its directory) before its first reference, as the store's
-/// active segment base at that moment; references only ever point into the store's active segment, so they are never
-/// below it. Retention raises the floor to the lowest reference left, or removes it. The store deletes a sealed
-/// segment only when it ends at or below every floor (and below its active segment when the floors were read), so a
-/// record is kept while any log may still reference it, whether that log is open or not.
+/// A log writes its floor durably (<c>fanout.floor</c> in its directory) before its first reference: the store's
+/// active segment base at that moment, or lower where the messages of that append are stored already. A reference is
+/// never below its log's floor (a message stored below it is stored again). Retention raises the floor to the lowest
+/// reference left, or removes it. The store deletes a sealed segment only when it ends at or below every floor (and
+/// below its active segment), choosing under the same lock that sets floors, so a record is kept while any log may
+/// still reference it, whether that log is open or not.
 /// </para>
 /// </remarks>
 internal sealed class FanOutStore
@@ -106,8 +107,8 @@ internal sealed class FanOutStore
 
     /// <summary>
     /// Called with <paramref name="log"/>'s floor lock held, before its records are sized: turns every record with a
-    /// <see cref="LogRecord.Shared"/> message into a reference, storing the messages not yet in the store's active
-    /// segment. False (no record changed) when the store cannot take them; the copies are then written in full.
+    /// <see cref="LogRecord.Shared"/> message into a reference, storing the messages not stored yet (or stored below the
+    /// log's floor). False (no record changed) when the store cannot take them; the copies are then written in full.
     /// </summary>
     public bool TryReference(FileMessageLog log, IReadOnlyList<LogRecord> records)
     {
@@ -120,19 +121,36 @@ internal sealed class FanOutStore
                 return false;
             }
 
-            var activeBase = Log.ActiveSegment.BaseOffset;
-            if (!log.FloorPersisted)
+            if (!log.FloorPersisted || !_floors.ContainsKey(log.Directory))
             {
-                // Durable before the first reference, and below every reference this log will write from now on.
-                var floor = _floors.TryGetValue(log.Directory, out var known) ? Math.Min(known, activeBase) : activeBase;
+                // Durable before the first reference, and at or below every reference this log will write: the store's
+                // active segment, or lower where this append's messages are stored already (segments are only deleted
+                // under this lock, so what is at or above the low watermark now stays while the floor stands).
+                var floor = Log.ActiveSegment.BaseOffset;
+                var lowWatermark = Log.LowWatermark;
+                foreach (var record in records)
+                {
+                    if (record.Shared is { } shared && ReferenceEquals(shared.Store, this) && shared.StoreOffset >= lowWatermark)
+                    {
+                        floor = Math.Min(floor, shared.StoreOffset);
+                    }
+                }
+
+                if (_floors.TryGetValue(log.Directory, out var known))
+                {
+                    floor = Math.Min(floor, known);
+                }
+
                 WriteFloor(log.Directory, floor, durable: _fsync);
                 _floors[log.Directory] = floor;
                 log.FloorPersisted = true;
             }
 
+            // A message is referenced where it is stored unless that is below this log's floor; then it is stored again.
+            var logFloor = _floors[log.Directory];
             foreach (var record in records)
             {
-                if (record.Shared is { } shared && (!ReferenceEquals(shared.Store, this) || (shared.StoreOffset >= 0 && shared.StoreOffset < activeBase)))
+                if (record.Shared is { } shared && (!ReferenceEquals(shared.Store, this) || (shared.StoreOffset >= 0 && shared.StoreOffset < logFloor)))
                 {
                     shared.Store = this;
                     shared.StoreOffset = -1; // being stored by this call
@@ -300,20 +318,22 @@ internal sealed class FanOutStore
         {
             try
             {
-                long below;
+                ValueTask<long> deleting;
                 lock (_gate)
                 {
                     _collectAgain = false;
-                    // Capped by the active segment's base now: a log registering after this read gets a floor at or
-                    // above it, so nothing it may reference is deleted even if the store rolls meanwhile.
-                    below = Log.ActiveSegment.BaseOffset;
+                    var below = Log.ActiveSegment.BaseOffset;
                     foreach (var floor in _floors.Values)
                     {
                         below = Math.Min(below, floor);
                     }
+
+                    // The store log picks the segments to delete synchronously, here, so no floor can be set between
+                    // reading the floors and that choice; only deleting the files happens after the lock.
+                    deleting = Log.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = below });
                 }
 
-                await Log.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = below }).ConfigureAwait(false);
+                await deleting.ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
             {
