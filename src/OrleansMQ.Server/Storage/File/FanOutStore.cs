@@ -128,8 +128,9 @@ internal sealed class FanOutStore
                 // under this lock, so what is at or above the low watermark now stays while the floor stands).
                 var floor = Log.ActiveSegment.BaseOffset;
                 var lowWatermark = Log.LowWatermark;
-                foreach (var record in records)
+                for (var r = 0; r < records.Count; r++) // indexed: no boxed enumerator per append
                 {
+                    var record = records[r];
                     if (record.Shared is { } shared && ReferenceEquals(shared.Store, this) && shared.StoreOffset >= lowWatermark)
                     {
                         floor = Math.Min(floor, shared.StoreOffset);
@@ -148,8 +149,9 @@ internal sealed class FanOutStore
 
             // A message is referenced where it is stored unless that is below this log's floor; then it is stored again.
             var logFloor = _floors[log.Directory];
-            foreach (var record in records)
+            for (var r = 0; r < records.Count; r++)
             {
+                var record = records[r];
                 if (record.Shared is { } shared && (!ReferenceEquals(shared.Store, this) || (shared.StoreOffset >= 0 && shared.StoreOffset < logFloor)))
                 {
                     shared.Store = this;
@@ -190,8 +192,9 @@ internal sealed class FanOutStore
                 }
             }
 
-            foreach (var record in records)
+            for (var r = 0; r < records.Count; r++)
             {
+                var record = records[r];
                 if (record.Shared is { } shared)
                 {
                     record.StoreOffset = shared.StoreOffset;

@@ -151,8 +151,9 @@ public sealed partial class FileMessageLog : IMessageLog
 
     private static bool HasShared(IReadOnlyList<LogRecord> records)
     {
-        foreach (var record in records)
+        for (var r = 0; r < records.Count; r++) // indexed: no boxed enumerator per append
         {
+            var record = records[r];
             if (record?.Shared is not null)
             {
                 return true;
