@@ -780,6 +780,12 @@ public sealed partial class FileMessageLog : IMessageLog
                     record = LogRecordCodec.Decode(payload);
                 }
             }
+            catch (InvalidDataException) when (reference is not null && IsRemoved(segment))
+            {
+                // Retention overtook this read and the store dropped what the deleted segment referenced: end the batch
+                // here (a batch never skips offsets), or, with nothing read yet, go on at the new low watermark.
+                return cursor.HasRecords;
+            }
             catch (InvalidDataException ex)
             {
                 return StopOrThrow(cursor, Corruption(segment, offset, $"{ex.Message} (byte {framePosition})"));
@@ -884,6 +890,14 @@ public sealed partial class FileMessageLog : IMessageLog
         if (_failure is { } failure)
         {
             throw new IOException($"Log {Topic}/{Partition} stopped accepting appends after a failed write ({failure.Message}); reopen it.", failure);
+        }
+    }
+
+    private bool IsRemoved(FileSegment segment)
+    {
+        lock (_sync)
+        {
+            return Array.IndexOf(_segments, segment) < 0;
         }
     }
 
