@@ -210,16 +210,16 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         }
     }
 
-    /// <summary>
-    /// One receipt per message. Every message's deliveries are a slice of one array for the batch, filled from the
-    /// appended partition batches (and what the alternate exchange answered), instead of a list per message.
-    /// </summary>
     // Deliveries per array: about 80 KB, below the 85,000-byte large object threshold (a TopicReceipt is 32 bytes).
     private static readonly int MaxDeliveriesPerArray = 80_000 / System.Runtime.CompilerServices.Unsafe.SizeOf<TopicReceipt>();
 
     // Shared message encodings are packed into arrays of at most this many bytes (below the large object threshold).
     private const int MaxSharedBytesPerArray = 64 * 1024;
 
+    /// <summary>
+    /// One receipt per message. Every message's deliveries are a slice of an array shared with its neighbours in the batch,
+    /// filled from the appended partition batches (and what the alternate exchange answered), instead of a list per message.
+    /// </summary>
     private static RoutedReceipt[] Receipts(
         int count,
         List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)> appended,

@@ -41,7 +41,7 @@ internal sealed class FanOutStore
     private readonly ILogger _logger;
     private readonly bool _fsync;
     private Exception? _failure;
-    private int _collecting;
+    private bool _collecting; // guarded by _gate
     private bool _collectAgain;
 
     private readonly bool _owned;
@@ -271,13 +271,13 @@ internal sealed class FanOutStore
 
         lock (_gate)
         {
-            if (_collecting != 0)
+            if (_collecting)
             {
                 _collectAgain = true;
                 return;
             }
 
-            _collecting = 1;
+            _collecting = true;
         }
 
         _ = Task.Run(CollectAsync);
@@ -302,9 +302,9 @@ internal sealed class FanOutStore
         {
             lock (_gate)
             {
-                if (_collecting == 0)
+                if (!_collecting)
                 {
-                    _collecting = 1;
+                    _collecting = true;
                     break;
                 }
             }
@@ -351,7 +351,7 @@ internal sealed class FanOutStore
             {
                 if (!_collectAgain)
                 {
-                    _collecting = 0;
+                    _collecting = false;
                     return;
                 }
             }
@@ -464,16 +464,7 @@ internal sealed class FanOutStore
                 throw new InvalidDataException($"the fan-out store no longer holds record {target} (it holds {store.Log.LowWatermark} to {store.Log.HighWatermark - 1})");
             }
 
-            var acquired = false;
-            try
-            {
-                segment.Handle.DangerousAddRef(ref acquired);
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-
-            if (!acquired)
+            if (!FileMessageLog.TryAcquire(segment.Handle))
             {
                 throw new InvalidDataException($"the fan-out store's segment holding record {target} was deleted");
             }

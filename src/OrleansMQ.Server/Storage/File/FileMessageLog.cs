@@ -925,7 +925,8 @@ public sealed partial class FileMessageLog : IMessageLog
         _ => status.ToString(),
     };
 
-    private static bool TryAcquire(SafeFileHandle handle)
+    // Takes a reference on a segment's handle for a read; false when retention disposed it.
+    internal static bool TryAcquire(SafeFileHandle handle)
     {
         var acquired = false;
         try
