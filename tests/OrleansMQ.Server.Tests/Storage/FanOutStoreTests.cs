@@ -278,6 +278,47 @@ public sealed class FanOutStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task When_the_store_fails_its_references_fail_and_later_copies_are_written_in_full()
+    {
+        var (first, firstShared) = FanOut(0, 5);
+        var (second, secondShared) = FanOut(5, 5);
+        var (third, thirdShared) = FanOut(10, 5);
+        await using (var factory = Factory(_directory.Path, journal: true))
+        {
+            var a = await factory.OpenAsync(Topic, 0);
+            var b = await factory.OpenAsync(Topic, 1);
+            await a.AppendAsync(Copy(first, firstShared));
+            await b.AppendAsync(Copy(first, firstShared));
+
+            // The store's next write fails (its file handle is gone).
+            factory.Store!.Log.ActiveSegment.Handle.Dispose();
+            await Assert.ThrowsAsync<IOException>(async () => await a.AppendAsync(Copy(second, secondShared)));
+            await Assert.ThrowsAsync<IOException>(async () => await b.AppendAsync(Copy(second, secondShared)));
+            Assert.True(factory.Store.Failed);
+
+            // Reopened, the logs write full copies from then on.
+            await a.DisposeAsync();
+            await b.DisposeAsync();
+            a = await factory.OpenAsync(Topic, 0);
+            b = await factory.OpenAsync(Topic, 1);
+            var sizeBefore = b.SizeBytes;
+            await a.AppendAsync(Copy(third, thirdShared));
+            await b.AppendAsync(Copy(third, thirdShared));
+            Assert.Equal(third.Sum(r => (long)LogRecordCodec.GetFrameSize(r)), b.SizeBytes - sizeBefore);
+            await a.DisposeAsync();
+            await b.DisposeAsync();
+        }
+
+        // What was acknowledged reads back after a restart: the first batch through the store, the third in full.
+        await using var reopened = Factory(_directory.Path, journal: true);
+        for (var p = 0; p < 2; p++)
+        {
+            await using var log = await reopened.OpenAsync(Topic, p);
+            await AssertHoldsAsync(log, [.. first, .. third]);
+        }
+    }
+
+    [Fact]
     public async Task Recovery_cuts_references_to_messages_the_store_never_got()
     {
         var (originals, shared) = FanOut(0, 10);
