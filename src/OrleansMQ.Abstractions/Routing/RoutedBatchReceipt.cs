@@ -10,8 +10,8 @@ namespace OrleansMQ;
 [GenerateSerializer, Immutable, Alias("omq.routed-batch")]
 public sealed record RoutedBatchReceipt
 {
-    private const byte AlternateFlag = 1;
-    private const byte ErrorFlag = 2;
+    internal const byte AlternateFlag = 1;
+    internal const byte ErrorFlag = 2;
 
     /// <summary>The distinct destination topics of the batch; deliveries refer to them by index.</summary>
     [Id(0)] public required IReadOnlyList<string> Topics { get; init; }
@@ -34,41 +34,32 @@ public sealed record RoutedBatchReceipt
     public static RoutedBatchReceipt Pack(IReadOnlyList<RoutedReceipt> receipts)
     {
         ArgumentNullException.ThrowIfNull(receipts);
-        var topics = new List<string>();
-        var topicIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var errors = new List<string>();
-        var buffer = new ArrayBufferWriter<byte>(Math.Max(16, receipts.Count * 8));
+        var deliveries = 0;
+        for (var i = 0; i < receipts.Count; i++)
+        {
+            deliveries += receipts[i].Deliveries.Count;
+        }
+
+        var writer = new RoutedBatchReceiptWriter(receipts.Count, deliveries);
         for (var i = 0; i < receipts.Count; i++)
         {
             var receipt = receipts[i];
             if (receipt.Error is { } code)
             {
-                WriteByte(buffer, ErrorFlag | (receipt.Alternate ? AlternateFlag : 0));
-                WriteVarint(buffer, (ulong)code);
-                WriteVarint(buffer, (ulong)errors.Count);
-                errors.Add(receipt.ErrorMessage ?? code.ToString());
+                writer.Refused(code, receipt.ErrorMessage ?? code.ToString(), receipt.Alternate);
                 continue;
             }
 
-            var deliveries = receipt.Deliveries;
-            WriteByte(buffer, receipt.Alternate ? AlternateFlag : 0);
-            WriteVarint(buffer, (ulong)deliveries.Count);
-            for (var j = 0; j < deliveries.Count; j++)
+            var list = receipt.Deliveries;
+            writer.Routed(list.Count, receipt.Alternate);
+            for (var j = 0; j < list.Count; j++)
             {
-                var (topic, r) = deliveries[j];
-                if (!topicIndex.TryGetValue(topic, out var index))
-                {
-                    topicIndex[topic] = index = topics.Count;
-                    topics.Add(topic);
-                }
-
-                WriteVarint(buffer, ((ulong)index << 1) | (r.Duplicate ? 1UL : 0UL));
-                WriteVarint(buffer, (ulong)r.Partition);
-                WriteVarint(buffer, (ulong)r.Offset);
+                var (topic, r) = list[j];
+                writer.Delivery(writer.Topic(topic), r);
             }
         }
 
-        return new RoutedBatchReceipt { Topics = topics, Packed = buffer.WrittenSpan.ToArray(), Count = receipts.Count, ErrorMessages = errors };
+        return writer.Complete();
     }
 
     /// <summary>Unpacks the receipts, one per message in the order they were routed.</summary>
@@ -133,26 +124,6 @@ public sealed record RoutedBatchReceipt
         return new TopicReceipt(At(Topics, topicAndFlag >> 1), new PublishReceipt(partition, offset, (topicAndFlag & 1) != 0));
     }
 
-    private static void WriteByte(ArrayBufferWriter<byte> buffer, int value)
-    {
-        buffer.GetSpan(1)[0] = (byte)value;
-        buffer.Advance(1);
-    }
-
-    private static void WriteVarint(ArrayBufferWriter<byte> buffer, ulong value)
-    {
-        var span = buffer.GetSpan(10);
-        var n = 0;
-        while (value >= 0x80)
-        {
-            span[n++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[n++] = (byte)value;
-        buffer.Advance(n);
-    }
-
     private static byte ReadByte(ReadOnlySpan<byte> span, ref int position) =>
         position < span.Length ? span[position++] : throw Malformed();
 
@@ -175,6 +146,115 @@ public sealed record RoutedBatchReceipt
     private static string At(IReadOnlyList<string> list, ulong index) => index < (ulong)list.Count ? list[(int)index] : throw Malformed();
 
     private static OrleansMQException Malformed() => new(ErrorCode.Internal, "A routed batch receipt is malformed.");
+}
+
+/// <summary>
+/// Writes a <see cref="RoutedBatchReceipt"/> message by message (the format is described on
+/// <see cref="RoutedBatchReceipt.Packed"/>), so that a router can pack its answer straight from what the partitions
+/// answered, with no receipt object per message or per copy in between.
+/// </summary>
+internal sealed class RoutedBatchReceiptWriter
+{
+    // Per message at most a flags byte and two 5-byte varints; per delivery at most 5 + 5 + 10 bytes of varints.
+    private const int MaxMessageBytes = 11;
+    private const int MaxDeliveryBytes = 20;
+
+    private readonly List<string> _topics = [];
+    private readonly Dictionary<string, int> _topicIndex = new(StringComparer.Ordinal);
+    private readonly List<string> _errors = [];
+    private readonly int _count;
+    private byte[] _buffer;
+    private int _position;
+    private int _written;
+
+    /// <param name="messages">The number of messages (receipts) that will be written.</param>
+    /// <param name="deliveries">The total number of deliveries that will be written (sizes the buffer).</param>
+    public RoutedBatchReceiptWriter(int messages, int deliveries)
+    {
+        _count = messages;
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(16, (messages * MaxMessageBytes) + (deliveries * MaxDeliveryBytes)));
+    }
+
+    /// <summary>The index of a destination topic, for <see cref="Delivery"/>: each name is sent once.</summary>
+    public int Topic(string topic)
+    {
+        if (!_topicIndex.TryGetValue(topic, out var index))
+        {
+            _topicIndex[topic] = index = _topics.Count;
+            _topics.Add(topic);
+        }
+
+        return index;
+    }
+
+    /// <summary>The next message was refused.</summary>
+    public void Refused(ErrorCode code, string message, bool alternate)
+    {
+        Reserve(MaxMessageBytes);
+        _buffer[_position++] = (byte)(RoutedBatchReceipt.ErrorFlag | (alternate ? RoutedBatchReceipt.AlternateFlag : 0));
+        WriteVarint((ulong)code);
+        WriteVarint((ulong)_errors.Count);
+        _errors.Add(message);
+        _written++;
+    }
+
+    /// <summary>The next message was routed; its <paramref name="deliveries"/> follow with <see cref="Delivery"/>.</summary>
+    public void Routed(int deliveries, bool alternate)
+    {
+        Reserve(MaxMessageBytes);
+        _buffer[_position++] = alternate ? RoutedBatchReceipt.AlternateFlag : (byte)0;
+        WriteVarint((ulong)deliveries);
+        _written++;
+    }
+
+    /// <summary>One delivery of the current message: <paramref name="topic"/> is an index from <see cref="Topic"/>.</summary>
+    public void Delivery(int topic, PublishReceipt receipt)
+    {
+        Reserve(MaxDeliveryBytes);
+        WriteVarint(((ulong)topic << 1) | (receipt.Duplicate ? 1UL : 0UL));
+        WriteVarint((ulong)receipt.Partition);
+        WriteVarint((ulong)receipt.Offset);
+    }
+
+    /// <summary>The receipt; the writer's buffer goes back to the pool.</summary>
+    public RoutedBatchReceipt Complete()
+    {
+        if (_written != _count)
+        {
+            throw new InvalidOperationException($"{_written} of {_count} receipts were written.");
+        }
+
+        var packed = _buffer.AsSpan(0, _position).ToArray();
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+        return new RoutedBatchReceipt { Topics = _topics, Packed = packed, Count = _count, ErrorMessages = _errors };
+    }
+
+    // The buffer is sized from the counts given up front; this only grows it when a caller wrote more than it said.
+    private void Reserve(int bytes)
+    {
+        if (_buffer.Length - _position < bytes)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _position + bytes));
+            _buffer.AsSpan(0, _position).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+    }
+
+    private void WriteVarint(ulong value)
+    {
+        var buffer = _buffer;
+        var n = _position;
+        while (value >= 0x80)
+        {
+            buffer[n++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        buffer[n++] = (byte)value;
+        _position = n;
+    }
 }
 
 /// <summary>

@@ -29,28 +29,15 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
     // Stamped headers of header-less messages by routing key (shared between messages: they are immutable).
     private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _stampedHeaders = new(StringComparer.Ordinal);
 
+    // An external producer's batch: the answer is packed straight from what the partitions answered.
     public async Task<RoutedBatchReceipt> RouteBatchAsync(IReadOnlyList<RoutedMessage> messages) =>
-        RoutedBatchReceipt.Pack(await RouteCoreAsync(messages, hops: 0));
+        (await RouteCoreAsync(messages, hops: 0)).Pack();
 
-    public async Task<RoutedReceipt[]> RouteAsync(IReadOnlyList<RoutedMessage> messages, int hops = 0)
-    {
-        // A grain answer: give every receipt its own delivery array rather than slices of one shared array.
-        var receipts = await RouteCoreAsync(messages, hops);
-        for (var i = 0; i < receipts.Length; i++)
-        {
-            if (receipts[i].Deliveries is ArraySegment<TopicReceipt> slice)
-            {
-                receipts[i] = receipts[i] with { Deliveries = slice.ToArray() };
-            }
-        }
+    public async Task<RoutedReceipt[]> RouteAsync(IReadOnlyList<RoutedMessage> messages, int hops = 0) =>
+        (await RouteCoreAsync(messages, hops)).Receipts();
 
-        return receipts;
-    }
-
-    /// <summary>
-    /// Routes a batch. The receipts' delivery lists may be slices of one array (in process only: see <see cref="RouteAsync"/>).
-    /// </summary>
-    private async Task<RoutedReceipt[]> RouteCoreAsync(IReadOnlyList<RoutedMessage> messages, int hops)
+    /// <summary>Routes a batch: appends every message to its destinations (or refuses it) and tells what happened.</summary>
+    private async Task<RouteOutcome> RouteCoreAsync(IReadOnlyList<RoutedMessage> messages, int hops)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var exchange = this.GetPrimaryKeyString();
@@ -194,7 +181,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
             }
         }
 
-        return Receipts(count, appended, unroutable, forwarded, errors);
+        return new RouteOutcome(count, appended, unroutable, forwarded, errors);
     }
 
     private static OrleansMQException? Validate(Message message, string topic, int maxBytes)
@@ -210,97 +197,8 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         }
     }
 
-    // Deliveries per array: about 80 KB, below the 85,000-byte large object threshold (a TopicReceipt is 32 bytes).
-    private static readonly int MaxDeliveriesPerArray = 80_000 / System.Runtime.CompilerServices.Unsafe.SizeOf<TopicReceipt>();
-
     // Shared message encodings are packed into arrays of at most this many bytes (below the large object threshold).
     private const int MaxSharedBytesPerArray = 64 * 1024;
-
-    /// <summary>
-    /// One receipt per message. Every message's deliveries are a slice of an array shared with its neighbours in the batch,
-    /// filled from the appended partition batches (and what the alternate exchange answered), instead of a list per message.
-    /// </summary>
-    private static RoutedReceipt[] Receipts(
-        int count,
-        List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)> appended,
-        List<int> unroutable,
-        RoutedReceipt[]? forwarded,
-        OrleansMQException?[] errors)
-    {
-        var starts = new int[count + 1];
-        foreach (var (_, items, _) in appended)
-        {
-            foreach (var (index, _) in items)
-            {
-                starts[index + 1]++;
-            }
-        }
-
-        if (forwarded is not null)
-        {
-            for (var j = 0; j < unroutable.Count; j++)
-            {
-                starts[unroutable[j] + 1] += forwarded[j].Deliveries.Count;
-            }
-        }
-
-        for (var i = 0; i < count; i++)
-        {
-            starts[i + 1] += starts[i];
-        }
-
-        // Each message's deliveries are one slice of a shared array; the arrays are split between messages so that none
-        // reaches the large object heap (500 messages to 10 queues are 5,000 deliveries, 160 KB, and large arrays are
-        // only freed by full collections).
-        var chunks = new TopicReceipt[count][];
-        var chunkStarts = new int[count];
-        TopicReceipt[]? chunk = null;
-        var chunkStart = 0;
-        for (var i = 0; i < count; i++)
-        {
-            if (chunk is null || starts[i + 1] - chunkStart > chunk.Length)
-            {
-                chunkStart = starts[i];
-                chunk = new TopicReceipt[Math.Max(starts[i + 1] - chunkStart, Math.Min(MaxDeliveriesPerArray, starts[count] - chunkStart))];
-            }
-
-            chunks[i] = chunk;
-            chunkStarts[i] = starts[i] - chunkStart;
-        }
-
-        var filled = new int[count];
-        foreach (var (topic, items, receipts) in appended)
-        {
-            for (var j = 0; j < items.Count; j++)
-            {
-                var index = items[j].Index;
-                chunks[index][chunkStarts[index] + filled[index]++] = new TopicReceipt(topic, receipts[j]);
-            }
-        }
-
-        if (forwarded is not null)
-        {
-            for (var j = 0; j < unroutable.Count; j++)
-            {
-                var index = unroutable[j];
-                foreach (var delivery in forwarded[j].Deliveries)
-                {
-                    chunks[index][chunkStarts[index] + filled[index]++] = delivery;
-                }
-            }
-        }
-
-        var alternates = unroutable.ToHashSet();
-        var results = new RoutedReceipt[count];
-        for (var i = 0; i < count; i++)
-        {
-            results[i] = errors[i] is { } error
-                ? new RoutedReceipt { Deliveries = [], Error = error.Code, ErrorMessage = error.Message }
-                : new RoutedReceipt { Deliveries = new ArraySegment<TopicReceipt>(chunks[i], chunkStarts[i], starts[i + 1] - starts[i]), Alternate = alternates.Contains(i) };
-        }
-
-        return results;
-    }
 
     /// <summary>The dead-letter topic of an exchange (<c>{exchange}.dlq</c>), created on first use.</summary>
     private async Task<string> EnsureDeadLetterTopicAsync(string exchange)

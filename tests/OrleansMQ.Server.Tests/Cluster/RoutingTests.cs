@@ -170,6 +170,55 @@ public sealed class RoutingTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Unroutable_messages_go_through_the_alternate_exchange_and_their_receipts_say_where_each_copy_landed()
+    {
+        var (routed, spareA, spareB) = await QueuesAsync("alt", 3) is [var a, var b, var c] ? (a, b, c) : default;
+        var alternate = TestNames.Unique("alt-fanout");
+        await Admin.CreateExchangeAsync(alternate, new ExchangeSpec { Type = ExchangeType.Fanout });
+        await Admin.BindAsync(alternate, new Binding { Destination = spareA });
+        await Admin.BindAsync(alternate, new Binding { Destination = spareB });
+        var exchange = TestNames.Unique("with-alt");
+        await Admin.CreateExchangeAsync(exchange, new ExchangeSpec { Type = ExchangeType.Direct, AlternateExchange = alternate });
+        await Admin.BindAsync(exchange, new Binding { Destination = routed, Key = "k" });
+
+        // Routed and unroutable messages mixed in the producer's batches.
+        await using var producer = Broker.Client.CreateExchangeProducer(exchange);
+        var keys = Enumerable.Range(0, 40).Select(i => i % 3 == 0 ? $"other-{i}" : "k").ToArray();
+        var receipts = await Task.WhenAll(keys.Select((key, i) => producer.PublishAsync(key, Message.FromText($"m{i}")).AsTask()));
+
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var receipt = receipts[i];
+            Assert.Null(receipt.Error);
+            Assert.Equal(keys[i] != "k", receipt.Alternate);
+            Assert.Equal(keys[i] == "k" ? [routed] : new[] { spareA, spareB }.Order(StringComparer.Ordinal), receipt.Deliveries.Select(d => d.Topic).Order(StringComparer.Ordinal));
+            foreach (var delivery in receipt.Deliveries)
+            {
+                // Each delivery names the offset where that copy is stored.
+                var partition = Broker.Grains.GetGrain<OrleansMQ.Grains.IPartitionGrain>(GrainKeys.Partition(delivery.Topic, delivery.Receipt.Partition));
+                var stored = Assert.Single((await partition.ReadAsync(delivery.Receipt.Offset, 1, 1 << 20)).Messages);
+                Assert.Equal(delivery.Receipt.Offset, stored.Offset);
+                Assert.Equal($"m{i}", stored.BodyAsString());
+            }
+        }
+
+        var unroutable = keys.Count(k => k != "k");
+        Assert.Equal(keys.Length - unroutable, await CountAsync(routed));
+        Assert.Equal(unroutable, await CountAsync(spareA));
+        Assert.Equal(unroutable, await CountAsync(spareB));
+
+        // Alternates that lead back round give up after 3 hops with a typed error; nothing is stored.
+        var loopA = TestNames.Unique("loop-a");
+        var loopB = TestNames.Unique("loop-b");
+        await Admin.CreateExchangeAsync(loopA, new ExchangeSpec { Type = ExchangeType.Direct, AlternateExchange = loopB });
+        await Admin.CreateExchangeAsync(loopB, new ExchangeSpec { Type = ExchangeType.Direct, AlternateExchange = loopA });
+        await using var looping = Broker.Client.CreateExchangeProducer(loopA);
+        var loop = await Assert.ThrowsAsync<OrleansMQException>(async () => await looping.PublishAsync("k", Message.FromText("round and round")));
+        Assert.Equal(ErrorCode.Unroutable, loop.Code);
+        Assert.Contains("alternate exchanges", loop.Message);
+    }
+
+    [Fact]
     public async Task Content_filters_on_bindings_route_by_headers_and_json_body()
     {
         var (big, eu) = await QueuesAsync("filtered", 2) is [var a, var b] ? (a, b) : default;
