@@ -33,6 +33,9 @@ public sealed class OrleansTlsClusterTests : IAsyncLifetime
         var builder = new TestClusterBuilder(2);
         // Real sockets (the default is an in-memory transport), so TLS runs over TCP as in a deployment.
         builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
+        // Ports below the ephemeral range, checked free just before: Orleans' default allocator coordinates only within
+        // one process, and another test process once took a port between its check and the silo's bind.
+        builder.PortAllocator = new LoopbackPortAllocator();
         builder.Properties[TlsConfigurator.CertificatePath] = _certificate.PfxPath;
         builder.Properties[TlsConfigurator.CertificatePassword] = _certificate.Password;
         builder.Properties[TlsConfigurator.Thumbprint] = _certificate.Sha256;
@@ -59,6 +62,7 @@ public sealed class OrleansTlsClusterTests : IAsyncLifetime
     public async Task A_message_published_through_one_silo_to_a_partition_on_the_other_is_consumed_over_tls()
     {
         Assert.Equal(2, _cluster.Silos.Count);
+        Assert.All(_cluster.Silos, s => Assert.InRange(s.SiloAddress.Endpoint.Port, 20000, 32767)); // LoopbackPortAllocator's
         var mq = _cluster.Client.ServiceProvider.GetRequiredService<IOrleansMQClient>();
         var topic = TestNames.Unique("tls");
         await mq.Admin.CreateTopicAsync(topic, new TopicSpec { Partitions = 1 });
@@ -190,5 +194,22 @@ public sealed class OrleansTlsClusterTests : IAsyncLifetime
             CertificatePassword = configuration[CertificatePassword],
             TrustedThumbprints = [configuration[Thumbprint]!],
         };
+    }
+}
+
+/// <summary>
+/// Test cluster ports from <see cref="LoopbackPorts.ReserveConsecutive"/>: every silo's port and then every gateway's,
+/// consecutive, below the ephemeral range, from a random start (so test processes running side by side rarely meet).
+/// </summary>
+internal sealed class LoopbackPortAllocator : ITestClusterPortAllocator
+{
+    public (int, int) AllocateConsecutivePortPairs(int numPorts)
+    {
+        var first = LoopbackPorts.ReserveConsecutive(2 * numPorts);
+        return (first, first + numPorts);
+    }
+
+    public void Dispose()
+    {
     }
 }

@@ -46,17 +46,56 @@ public static class LoopbackPorts
         }
     }
 
-    private static void TryListen(int port, List<TcpListener> listeners)
+    /// <summary>
+    /// Returns the first of <paramref name="count"/> consecutive ports that were all free a moment ago, from 20000–32767
+    /// (for a test cluster that numbers its silos' ports from a base), starting at a random one like <see cref="Reserve"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No run of <paramref name="count"/> free ports was found.</exception>
+    public static int ReserveConsecutive(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        var span = LastPort - FirstPort + 2 - count;
+        var start = Random.Shared.Next(span);
+        for (var i = 0; i < span; i += count)
+        {
+            var first = FirstPort + (start + i) % span;
+            var listeners = new List<TcpListener>(count);
+            try
+            {
+                for (var port = first; port < first + count && TryListen(port, listeners); port++)
+                {
+                }
+
+                if (listeners.Count == count)
+                {
+                    return first;
+                }
+            }
+            finally
+            {
+                foreach (var listener in listeners)
+                {
+                    listener.Stop();
+                }
+            }
+        }
+
+        throw new InvalidOperationException($"No {count} consecutive free ports between {FirstPort} and {LastPort} on 127.0.0.1.");
+    }
+
+    private static bool TryListen(int port, List<TcpListener> listeners)
     {
         var listener = new TcpListener(IPAddress.Loopback, port);
         try
         {
             listener.Start();
             listeners.Add(listener);
+            return true;
         }
         catch (SocketException) when (port != 0)
         {
             listener.Stop(); // taken: try the next one
+            return false;
         }
     }
 
