@@ -74,6 +74,12 @@ internal sealed class AppendHints
     /// Orleans does not deep-copy one receipt per message for a caller in the same silo.
     /// </summary>
     public PublishReceipt[]? Receipts { get; set; }
+
+    /// <summary>
+    /// Set by the partition instead of <see cref="Receipts"/> when it appended every message of the batch as new (no
+    /// duplicate): message i is at this offset + i. -1 otherwise.
+    /// </summary>
+    public long FirstOffset { get; set; } = -1;
 }
 
 /// <summary>

@@ -92,7 +92,8 @@ internal sealed partial class PartitionGrain(
 
         var sharedTails = request.ProducerId is null && hints?.SharedTails is { } tails && tails.Length == messages.Count ? tails : null;
 
-        var receipts = new PublishReceipt[messages.Count];
+        // Allocated at the first duplicate: a batch appended whole is answered with its first offset (see Answer).
+        PublishReceipt[]? receipts = null;
         var records = new List<LogRecord>(messages.Count);
         ProducerWindow? window = null;
         var awaitEarlier = false;
@@ -137,7 +138,7 @@ internal sealed partial class PartitionGrain(
                 if (_dedup is not null && messages[i].MessageId is { } batchId && !(idsInBatch ??= new(StringComparer.Ordinal)).Add(batchId))
                 {
                     // The same id twice in one batch: the later one is resolved after offsets are assigned below.
-                    receipts[i] = new PublishReceipt(_partition, -1, Duplicate: true);
+                    (receipts ??= new PublishReceipt[messages.Count])[i] = new PublishReceipt(_partition, -1, Duplicate: true);
                     continue;
                 }
 
@@ -145,7 +146,7 @@ internal sealed partial class PartitionGrain(
                 continue;
             }
 
-            receipts[i] = new PublishReceipt(_partition, original, Duplicate: true);
+            (receipts ??= new PublishReceipt[messages.Count])[i] = new PublishReceipt(_partition, original, Duplicate: true);
             awaitEarlier |= original >= log.HighWatermark;
         }
 
@@ -154,10 +155,11 @@ internal sealed partial class PartitionGrain(
             CheckBacklog(topic.Spec, newCount, messages);
         }
 
-        var offset = _nextOffset;
+        var firstOffset = _nextOffset;
+        var offset = firstOffset;
         for (var i = 0; i < messages.Count; i++)
         {
-            if (receipts[i].Duplicate)
+            if (receipts is not null && receipts[i].Duplicate)
             {
                 continue;
             }
@@ -181,11 +183,15 @@ internal sealed partial class PartitionGrain(
                 _dedup?.Add(messageId, offset, now);
             }
 
-            receipts[i] = new PublishReceipt(_partition, offset, Duplicate: false);
+            if (receipts is not null)
+            {
+                receipts[i] = new PublishReceipt(_partition, offset, Duplicate: false);
+            }
+
             offset++;
         }
 
-        if (idsInBatch is not null)
+        if (idsInBatch is not null && receipts is not null) // ids repeated within the batch (only they left offset -1)
         {
             for (var i = 0; i < messages.Count; i++)
             {
@@ -204,7 +210,7 @@ internal sealed partial class PartitionGrain(
                 await _tail;
             }
 
-            return Answer(receipts, hints);
+            return Answer(receipts, firstOffset, messages.Count, hints);
         }
 
         _nextOffset = offset;
@@ -237,19 +243,30 @@ internal sealed partial class PartitionGrain(
         OrleansMQTelemetry.AppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
         NotifySubscriptions(records);
         UpdateBacklogGauge();
-        return Answer(receipts, hints);
+        return Answer(receipts, firstOffset, messages.Count, hints);
     }
 
-    // With hints (a router in this silo), the receipts go back through them; see AppendHints.Receipts.
-    private static PublishReceipt[] Answer(PublishReceipt[] receipts, AppendHints? hints)
+    // With hints (a router in this silo), the receipts go back through them; see AppendHints.Receipts. Without receipts
+    // (no duplicate), message i of the batch went to firstOffset + i.
+    private PublishReceipt[] Answer(PublishReceipt[]? receipts, long firstOffset, int count, AppendHints? hints)
     {
-        if (hints is null)
+        if (hints is not null)
         {
-            return receipts;
+            hints.Receipts = receipts;
+            hints.FirstOffset = receipts is null ? firstOffset : -1;
+            return [];
         }
 
-        hints.Receipts = receipts;
-        return [];
+        if (receipts is null)
+        {
+            receipts = new PublishReceipt[count];
+            for (var i = 0; i < count; i++)
+            {
+                receipts[i] = new PublishReceipt(_partition, firstOffset + i, Duplicate: false);
+            }
+        }
+
+        return receipts;
     }
 
     public async Task<ReadResult> ReadAsync(long fromOffset, int maxMessages, int maxBytes)

@@ -155,7 +155,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         }
 
         var tails = byTopic.Count > 1 ? EncodeSharedCopies(byTopic.Values, stamped) : null;
-        var appended = new List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)>();
+        var appended = new List<(string Topic, List<(int Index, Message Message)> Items, BatchReceipts Receipts)>();
         await Task.WhenAll(byTopic.Where(kv => kv.Value.Count > 0).Select(kv => AppendToTopicAsync(topics[kv.Key], kv.Value, stamped, tails, appended)));
 
         RoutedReceipt[]? forwarded = null;
@@ -319,7 +319,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         List<(int Index, Message Message)> items,
         Message?[] stamped,
         SharedTail?[]? tails,
-        List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)> appended)
+        List<(string Topic, List<(int Index, Message Message)> Items, BatchReceipts Receipts)> appended)
     {
         var topic = info.Name;
         var partitions = info.Spec.Partitions;
@@ -332,15 +332,27 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         await Task.WhenAll(batches.Select(async batch =>
         {
             var batchItems = batch.Items;
-            var batchMessages = new Message[batchItems.Count];
-            var batchTails = tails is null ? null : new SharedTail?[batchItems.Count];
-            for (var j = 0; j < batchItems.Count; j++)
+            Message[] batchMessages;
+            SharedTail?[]? batchTails;
+            if (IsWholeBatch(batchItems, stamped))
             {
-                var (index, message) = batchItems[j];
-                batchMessages[j] = message;
-                if (batchTails is not null && ReferenceEquals(message, stamped[index]))
+                // Every message of the batch, unchanged (a fan-out's destination): the batch's own arrays, shared by all
+                // such destinations instead of a copy each.
+                batchMessages = stamped!;
+                batchTails = tails;
+            }
+            else
+            {
+                batchMessages = new Message[batchItems.Count];
+                batchTails = tails is null ? null : new SharedTail?[batchItems.Count];
+                for (var j = 0; j < batchItems.Count; j++)
                 {
-                    batchTails[j] = tails![index];
+                    var (index, message) = batchItems[j];
+                    batchMessages[j] = message;
+                    if (batchTails is not null && ReferenceEquals(message, stamped[index]))
+                    {
+                        batchTails[j] = tails![index];
+                    }
                 }
             }
 
@@ -355,9 +367,31 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
                 },
             };
             var answered = await PartitionGrain(topic, batch.Partition).AppendAsync(request);
-            var receipts = request.Hints.Receipts ?? answered; // null when the partition was in another silo (hints stay behind)
+            // The hints are empty when the partition was in another silo (they stay behind): then the answer holds the receipts.
+            var hints = request.Hints;
+            var receipts = hints.Receipts is null && hints.FirstOffset >= 0
+                ? new BatchReceipts(batch.Partition, hints.FirstOffset, null)
+                : new BatchReceipts(batch.Partition, -1, hints.Receipts ?? answered);
             appended.Add((topic, batchItems, receipts)); // continuations run one at a time on the activation's scheduler
         }));
+    }
+
+    private static bool IsWholeBatch(List<(int Index, Message Message)> items, Message?[] stamped)
+    {
+        if (items.Count != stamped.Length)
+        {
+            return false;
+        }
+
+        for (var j = 0; j < items.Count; j++)
+        {
+            if (items[j].Index != j || !ReferenceEquals(items[j].Message, stamped[j]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private IPartitionGrain PartitionGrain(string topic, int partition)

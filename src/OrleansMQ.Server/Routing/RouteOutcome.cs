@@ -10,13 +10,13 @@ namespace OrleansMQ.Server.Routing;
 /// </summary>
 internal sealed class RouteOutcome(
     int count,
-    List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)> appended,
+    List<(string Topic, List<(int Index, Message Message)> Items, BatchReceipts Receipts)> appended,
     List<int> unroutable,
     RoutedReceipt[]? forwarded,
     OrleansMQException?[] errors)
 {
     private readonly int _count = count;
-    private readonly List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)> _appended = appended;
+    private readonly List<(string Topic, List<(int Index, Message Message)> Items, BatchReceipts Receipts)> _appended = appended;
     private readonly List<int> _unroutable = unroutable;
     private readonly RoutedReceipt[]? _forwarded = forwarded;
     private readonly OrleansMQException?[] _errors = errors;
@@ -177,4 +177,14 @@ internal sealed class RouteOutcome(
 
         public void Dispose() => ArrayPool<long>.Shared.Return(_slots);
     }
+}
+
+/// <summary>
+/// What a partition answered for one append: its receipts, or, when it appended the whole batch as new, the first
+/// offset (item i is at <paramref name="FirstOffset"/> + i), which saves an array per destination of a fan-out.
+/// </summary>
+internal readonly record struct BatchReceipts(int Partition, long FirstOffset, PublishReceipt[]? Receipts)
+{
+    public PublishReceipt this[int item] =>
+        Receipts is { } receipts ? receipts[item] : new PublishReceipt(Partition, FirstOffset + item, Duplicate: false);
 }

@@ -219,6 +219,37 @@ public sealed class RoutingTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_fan_out_to_a_deduplicating_topic_acknowledges_repeated_ids_with_the_first_copys_offset_there_only()
+    {
+        var plain = (await QueuesAsync("dedup-plain", 1))[0];
+        var dedup = TestNames.Unique("dedup-topic");
+        await Admin.CreateTopicAsync(dedup, new TopicSpec { Partitions = 1, DeduplicationWindow = TimeSpan.FromMinutes(5) });
+        var exchange = TestNames.Unique("dedup-fanout");
+        await Admin.CreateExchangeAsync(exchange, new ExchangeSpec { Type = ExchangeType.Fanout });
+        await Admin.BindAsync(exchange, new Binding { Destination = plain });
+        await Admin.BindAsync(exchange, new Binding { Destination = dedup });
+
+        await using var producer = Broker.Client.CreateExchangeProducer(exchange);
+        Message WithId(string id) => Message.FromText(id) with { MessageId = id };
+        var first = await producer.PublishAsync("", WithId("a"));
+        // Published together: a new id, the id from before, and one id twice.
+        var receipts = await Task.WhenAll(new[] { "b", "a", "c", "c" }.Select(id => producer.PublishAsync("", WithId(id)).AsTask()));
+
+        PublishReceipt In(RoutedReceipt r, string topic) => Assert.Single(r.Deliveries, d => d.Topic == topic).Receipt;
+        Assert.False(In(first, dedup).Duplicate);
+        var again = In(receipts[1], dedup);
+        Assert.True(again.Duplicate);
+        Assert.Equal(In(first, dedup).Offset, again.Offset);
+        Assert.False(In(receipts[2], dedup).Duplicate);
+        Assert.True(In(receipts[3], dedup).Duplicate);
+        Assert.Equal(In(receipts[2], dedup).Offset, In(receipts[3], dedup).Offset);
+        Assert.All(receipts.Append(first), r => Assert.False(In(r, plain).Duplicate)); // the plain queue keeps every copy
+        Assert.Equal(5, receipts.Append(first).Select(r => In(r, plain).Offset).Distinct().Count());
+        Assert.Equal(5, await CountAsync(plain));
+        Assert.Equal(3, await CountAsync(dedup));
+    }
+
+    [Fact]
     public async Task Content_filters_on_bindings_route_by_headers_and_json_body()
     {
         var (big, eu) = await QueuesAsync("filtered", 2) is [var a, var b] ? (a, b) : default;

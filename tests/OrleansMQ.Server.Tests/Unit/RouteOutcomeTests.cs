@@ -9,13 +9,13 @@ public sealed class RouteOutcomeTests
     [Fact]
     public void Packed_and_object_receipts_name_each_copys_topic_partition_and_offset_in_message_order()
     {
-        // Six messages: 0-2 fanned out to "a" (two partition batches, answered out of order) and "b"; 3 went to the
-        // alternate exchange; 4 was refused; 5 was routed nowhere but to "b" as a duplicate.
-        var appended = new List<(string Topic, List<(int Index, Message Message)> Items, PublishReceipt[] Receipts)>
+        // Six messages: 0-2 fanned out to "a" (two partition batches, answered out of order, one by its first offset only)
+        // and "b"; 3 went to the alternate exchange; 4 was refused; 5 was routed nowhere but to "b" as a duplicate.
+        var appended = new List<(string Topic, List<(int Index, Message Message)> Items, BatchReceipts Receipts)>
         {
-            ("b", [(0, M), (1, M), (2, M), (5, M)], [new(0, 10, false), new(0, 11, false), new(0, 12, false), new(0, 7, true)]),
-            ("a", [(1, M)], [new(1, 500, false)]),
-            ("a", [(0, M), (2, M)], [new(0, 100, false), new(0, 101, false)]),
+            ("b", [(0, M), (1, M), (2, M), (5, M)], new BatchReceipts(0, -1, [new(0, 10, false), new(0, 11, false), new(0, 12, false), new(0, 7, true)])),
+            ("a", [(1, M)], new BatchReceipts(1, -1, [new(1, 500, false)])),
+            ("a", [(0, M), (2, M)], new BatchReceipts(0, FirstOffset: 100, Receipts: null)), // appended whole: offsets from 100
         };
         RoutedReceipt[] forwarded = [new() { Deliveries = [new TopicReceipt("spare", new PublishReceipt(2, 3, false))] }];
         var errors = new OrleansMQException?[6];
