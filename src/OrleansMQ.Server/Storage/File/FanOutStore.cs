@@ -148,18 +148,29 @@ internal sealed class FanOutStore
             }
 
             // A message is referenced where it is stored unless that is below this log's floor; then it is stored again.
+            // One pass: records already stored get their reference now, the others once the store has placed them.
             var logFloor = _floors[log.Directory];
+            List<LogRecord>? storing = null;
             for (var r = 0; r < records.Count; r++)
             {
                 var record = records[r];
-                if (record.Shared is { } shared && (!ReferenceEquals(shared.Store, this) || (shared.StoreOffset >= 0 && shared.StoreOffset < logFloor)))
+                if (record.Shared is not { } shared)
                 {
-                    shared.Store = this;
-                    shared.StoreOffset = -1; // being stored by this call
-                    shared.Crc ??= Crc32C.Compute(shared.Bytes.Span);
-                    (blobs ??= []).Add(new LogRecord { Timestamp = record.Timestamp, Shared = shared });
-                    (stored ??= []).Add(shared);
+                    continue;
                 }
+
+                if (ReferenceEquals(shared.Store, this) && (shared.StoreOffset < 0 || shared.StoreOffset >= logFloor))
+                {
+                    record.StoreOffset = shared.StoreOffset;
+                    continue;
+                }
+
+                shared.Store = this;
+                shared.StoreOffset = -1; // being stored by this call
+                shared.Crc ??= Crc32C.Compute(shared.Bytes.Span);
+                (blobs ??= []).Add(new LogRecord { Timestamp = record.Timestamp, Shared = shared });
+                (stored ??= []).Add(shared);
+                (storing ??= []).Add(record);
             }
 
             if (blobs is not null)
@@ -177,27 +188,24 @@ internal sealed class FanOutStore
                         shared.Store = null;
                     }
 
+                    // No record changed is what the caller relies on: undo the references given in the pass above.
+                    for (var r = 0; r < records.Count; r++)
+                    {
+                        records[r].StoreOffset = -1;
+                    }
+
                     FileLogEvents.FanOutStoreFailed(_logger, ex);
                     return false;
                 }
 
                 for (var i = 0; i < blobs.Count; i++)
                 {
-                    stored![i].StoreOffset = blobs[i].Offset;
+                    storing![i].StoreOffset = stored![i].StoreOffset = blobs[i].Offset;
                 }
 
                 if (!appended.IsCompletedSuccessfully)
                 {
                     _ = ObserveAsync(appended);
-                }
-            }
-
-            for (var r = 0; r < records.Count; r++)
-            {
-                var record = records[r];
-                if (record.Shared is { } shared)
-                {
-                    record.StoreOffset = shared.StoreOffset;
                 }
             }
         }
