@@ -134,6 +134,7 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
         var topics = new Dictionary<string, TopicInfo>(StringComparer.Ordinal);
         var sharedLimit = new int[count];
         var sharedError = new OrleansMQException?[count];
+        var refused = false;
         foreach (var (topic, items) in byTopic)
         {
             var info = topics[topic] = await GetTopicAsync(topic);
@@ -158,13 +159,17 @@ internal sealed class RouterGrain(IOptions<OrleansMQServerOptions> options, Tran
                 if (error is not null)
                 {
                     errors[index] ??= error;
+                    refused = true;
                 }
             }
         }
 
-        foreach (var items in byTopic.Values)
+        if (refused)
         {
-            items.RemoveAll(x => errors[x.Index] is not null);
+            foreach (var items in byTopic.Values)
+            {
+                items.RemoveAll(x => errors[x.Index] is not null);
+            }
         }
 
         var tails = byTopic.Count > 1 ? EncodeSharedCopies(byTopic.Values, stamped) : null;
