@@ -41,7 +41,6 @@ internal sealed class FileJournal : IDisposable
     private readonly string _root;
     private readonly SafeFileHandle _handle;
     private readonly long _capacity;
-    private readonly ILogger _logger;
     // Segment files written since they were last handed to the background syncer (writer thread only).
     private Dictionary<string, FileSegment> _dirty = new(StringComparer.Ordinal);
     private long _dirtyBytes;
@@ -53,13 +52,12 @@ internal sealed class FileJournal : IDisposable
     private long _checkpoints;
     private bool _needsNewGeneration;
 
-    private FileJournal(string root, SafeFileHandle handle, long capacity, ulong generation, ILogger logger)
+    private FileJournal(string root, SafeFileHandle handle, long capacity, ulong generation)
     {
         _root = root;
         _handle = handle;
         _capacity = capacity;
         _generation = generation;
-        _logger = logger;
     }
 
     /// <summary>
@@ -85,7 +83,7 @@ internal sealed class FileJournal : IDisposable
     /// <exception cref="IOException">The journal or a segment file it names cannot be read or written.</exception>
     public static FileJournal? Open(string root, long capacity, bool keep, ILogger logger) =>
         JournalFile.Open(root, FileName, HeaderMagic, keep, Name, (handle, _) => Replay(root, handle, logger)) is { } opened
-            ? new FileJournal(root, opened.Handle, capacity, opened.Generation, logger)
+            ? new FileJournal(root, opened.Handle, capacity, opened.Generation)
             : null;
 
     private const string Name = "the file log journal";

@@ -233,9 +233,8 @@ internal sealed class FileLogWriter : IDisposable
                 continue;
             }
 
-            if (store is not null && !log.IsFanOutStore && store.Failed && requests.Exists(r => r.HasReferences))
+            if (FailedWithStore(store, log, requests))
             {
-                log.OnFailed(requests, new IOException("The fan-out store failed to write messages these records reference."));
                 continue;
             }
 
@@ -278,6 +277,21 @@ internal sealed class FileLogWriter : IDisposable
 
     private static readonly KeyValuePair<string, object?> StorageTag = new("storage", "file");
 
+    /// <summary>
+    /// Once the fan-out store failed, fails a log's appends that hold reference records (what they point at may not be
+    /// stored) and says so. The cheap test first: the store's state takes its lock.
+    /// </summary>
+    private static bool FailedWithStore(FanOutStore? store, FileMessageLog log, List<PendingAppend> requests)
+    {
+        if (store is null || log.IsFanOutStore || !requests.Exists(r => r.HasReferences) || !store.Failed)
+        {
+            return false;
+        }
+
+        log.OnFailed(requests, new IOException("The fan-out store failed to write messages these records reference."));
+        return true;
+    }
+
     private void FlushFiles()
     {
         if (_flushes.Count > 1 && _flushes[0].Log.IsFanOutStore)
@@ -285,18 +299,7 @@ internal sealed class FileLogWriter : IDisposable
             // A round too large for the journal: the store's file is flushed before the files that reference it.
             FlushAndComplete(_flushes[0]);
             _flushes.RemoveAt(0);
-            if (Store!.Failed)
-            {
-                foreach (var job in _flushes)
-                {
-                    if (job.Requests.Exists(r => r.HasReferences))
-                    {
-                        job.Log.OnFailed(job.Requests, new IOException("The fan-out store failed to write messages these records reference."));
-                    }
-                }
-
-                _flushes.RemoveAll(job => job.Requests.Exists(r => r.HasReferences));
-            }
+            _flushes.RemoveAll(job => FailedWithStore(Store, job.Log, job.Requests));
         }
 
         if (_flusher is not null && _flushes.Count > 1)
