@@ -206,6 +206,44 @@ public sealed class FanOutStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_read_overtaken_by_retention_that_dropped_the_stored_messages_too_goes_on_at_the_new_low_watermark()
+    {
+        // Segments of 20 references; the store rolls every 3 messages.
+        await using var factory = Factory(_directory.Path, segmentBytes: SegmentBytes, journal: true);
+        var log = (FileMessageLog)await factory.OpenAsync(Topic, 0);
+        await using var _ = log;
+        var (originals, shared) = FanOut(0, 40);
+        for (var i = 0; i < 40; i += 4)
+        {
+            await log.AppendAsync(Copy(originals[i..(i + 4)], shared[i..(i + 4)]));
+        }
+
+        // A consumer has read 0-5. As its next read resolves offset 6 (in a store segment the read has not opened yet),
+        // retention deletes the log's first segment (0-19) and the store drops the messages nothing references any more.
+        var first = await log.ReadAsync(0, 6, 1 << 20);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (long)i), first.Select(r => r.Offset));
+        var store = factory.Store!;
+        var overtaken = false;
+        log.BeforeReferenceRead = offset =>
+        {
+            if (offset == 6 && !overtaken)
+            {
+                overtaken = true;
+                log.ApplyRetentionAsync(new RetentionRequest { DeleteBelowOffset = 20 }).AsTask().GetAwaiter().GetResult();
+                store.CollectNowAsync().GetAwaiter().GetResult();
+            }
+        };
+
+        var next = await log.ReadAsync(6, 100, 1 << 20).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Not corruption: the read goes on at the new low watermark, as any read below it does.
+        Assert.True(overtaken);
+        Assert.True(store.Log.LowWatermark > 6, $"store low watermark {store.Log.LowWatermark}");
+        Assert.Equal(Enumerable.Range(20, 20).Select(i => (long)i), next.Select(r => r.Offset));
+        await AssertHoldsAsync(log, originals[20..], 20);
+    }
+
+    [Fact]
     public async Task A_message_stored_below_a_logs_floor_is_stored_again_for_it()
     {
         await using var factory = Factory(_directory.Path, segmentBytes: SegmentBytes, journal: true);

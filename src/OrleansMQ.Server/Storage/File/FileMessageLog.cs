@@ -595,6 +595,9 @@ public sealed partial class FileMessageLog : IMessageLog
     /// <summary>This log's requests in the writer's current commit round (writer thread only).</summary>
     internal List<PendingAppend> RoundRequests { get; } = [];
 
+    /// <summary>Test hook: runs on the reading thread before a reference record (at the given offset) is resolved.</summary>
+    internal Action<long>? BeforeReferenceRead { get; set; }
+
     private async ValueTask<long> AppendNothing()
     {
         Task last;
@@ -772,6 +775,7 @@ public sealed partial class FileMessageLog : IMessageLog
             {
                 if (reference is { } r)
                 {
+                    BeforeReferenceRead?.Invoke(offset);
                     var store = _factory.Store ?? throw new InvalidDataException("a reference record, but this log has no fan-out store");
                     record = LogRecordCodec.Decode(payload, (cursor.References ??= new FanOutStore.Reader(store)).Read(r));
                 }
