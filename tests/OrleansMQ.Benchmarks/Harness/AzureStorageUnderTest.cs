@@ -1,5 +1,6 @@
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
+using OrleansMQ.Testing.Azure;
 
 namespace OrleansMQ.Benchmarks.Harness;
 
@@ -43,7 +44,7 @@ internal sealed class AzureStorageUnderTest : IAsyncDisposable
             return new AzureStorageUnderTest(given, azurite: null);
         }
 
-        var azurite = await AzuriteProcess.StartAsync(cancellationToken);
+        var azurite = await HarnessAzurite.StartAsync(cancellationToken);
         try
         {
             return new AzureStorageUnderTest(azurite.ConnectionString, azurite);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime;
 using HdrHistogram;
+using OrleansMQ.Testing.Azure;
 
 namespace OrleansMQ.Benchmarks.Harness;
 
